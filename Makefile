@@ -1,0 +1,65 @@
+# eli: build the hypervisor image, the test guests and the host unit tests.
+# `make run` is the main job, `make test` every test; both run scripts/setup first.
+
+BUILD   := build
+CC      := gcc
+LD      := ld
+OBJCOPY := objcopy
+PYTHON  := python3
+
+HV_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+             -mcmodel=small -fno-stack-protector -fno-asynchronous-unwind-tables \
+             -fno-builtin -O2 -g -Wall -Wextra -Werror -Ihv/include -Ihv -I$(BUILD)/include
+HV_ASFLAGS := -Ihv -I$(BUILD)/include
+HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -T hv/arch/x86/linker.ld
+
+HV_SRCS := $(wildcard hv/core/*.c hv/eli/*.c hv/dev/*.c hv/arch/x86/*.c hv/arch/x86/svm/*.c)
+HV_SRCS := $(filter-out hv/arch/x86/asm-offsets.c,$(HV_SRCS))
+HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S)
+HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HV_ASMS))
+ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
+
+.PHONY: all eli guests unit test test-unit test-system run setup clean
+all: eli guests unit
+
+eli: $(BUILD)/eli.elf
+
+# ELF64 link, then ELF32 for multiboot loaders (QEMU's -kernel refuses ELF64)
+$(BUILD)/eli64.elf: $(HV_OBJS) hv/arch/x86/linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+
+$(BUILD)/eli.elf: $(BUILD)/eli64.elf
+	$(OBJCOPY) -O elf32-i386 $< $@
+
+$(BUILD)/obj/hv/%.o: hv/%.c | $(ASM_OFFSETS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/hv/%.o: hv/%.S $(ASM_OFFSETS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
+
+$(ASM_OFFSETS): hv/arch/x86/asm-offsets.c hv/arch/x86/regs.h
+	@mkdir -p $(dir $@) $(BUILD)/obj
+	$(CC) $(HV_CFLAGS) -S $< -o $(BUILD)/obj/asm-offsets.s
+	{ echo '/* generated from hv/arch/x86/asm-offsets.c: do not edit */'; \
+	  sed -n 's/^.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9-]*\).*/#define \1 \2/p' $(BUILD)/obj/asm-offsets.s; } > $@
+
+-include $(HV_OBJS:.o=.d)
+
+include tests/guests/guests.mk
+include tests/unit/unit.mk
+
+setup:
+	@scripts/setup
+
+test: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/test.py
+
+run: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/demo.py
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,6 @@
+/* eli's console: the physical 16550 UART at COM1, polled. */
+#ifndef ELI_ARCH_X86_SERIAL_H
+#define ELI_ARCH_X86_SERIAL_H
+void serial_init(void);
+void serial_putc(char c);
+#endif

@@ -1,0 +1,428 @@
+#include "arch/x86/svm/svm.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/pt.h"
+#include "arch/x86/regs.h"
+#include "arch/x86/svm/exitcode.h"
+#include "arch/x86/svm/vmcb.h"
+#include "core/console.h"
+#include "core/errno.h"
+#include "core/fmt.h"
+#include "core/guest.h"
+#include "core/mm.h"
+#include "core/panic.h"
+#include "core/stats.h"
+#include "dev/ioport.h"
+#include <string.h>
+
+#define CPUID_8000_000A_EDX_NP (1u << 0)
+#define VM_CR_SVMDIS (1ull << 4)
+#define IOPM_PAGES 3
+#define MSRPM_PAGES 2
+#define GUEST_ASID 1
+#define EXCP_UD 6
+#define EXCP_GP 13
+
+void svm_vmrun(struct guest_gprs *gprs, uint64_t vmcb_pa, uint64_t host_save_pa);
+void svm_vmsave(uint64_t pa);
+
+struct svm_vcpu {
+    struct vmcb *vmcb;
+    struct guest_gprs gprs;
+    uint64_t host_save_pa;
+    uint64_t npt_root;
+    struct guest *guest;
+};
+
+static struct svm_vcpu vcpu;
+
+int svm_hw_init(char *err, size_t errlen)
+{
+    uint32_t r[4];
+    cpuid(0x80000000u, 0, r);
+    uint32_t max_ext = r[0];
+    cpuid(0x80000001u, 0, r);
+    if (max_ext < CPUID_8000_000A_SVM_FEATURES || !(r[2] & CPUID_8000_0001_ECX_SVM)) {
+        fmt_snprintf(err, errlen, "this CPU has no AMD SVM (CPUID 8000_0001h ECX bit 2)");
+        return -ENODEV;
+    }
+    if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+        fmt_snprintf(err, errlen, "SVM is disabled by the firmware (VM_CR.SVMDIS)");
+        return -ENODEV;
+    }
+    cpuid(CPUID_8000_000A_SVM_FEATURES, 0, r);
+    if (!(r[3] & CPUID_8000_000A_EDX_NP)) {
+        fmt_snprintf(err, errlen, "this CPU's SVM has no nested paging");
+        return -ENODEV;
+    }
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    uint64_t hsave = mm_alloc_zeroed(1, 1);
+    vcpu.host_save_pa = mm_alloc_zeroed(1, 1);
+    if (!hsave || !vcpu.host_save_pa) {
+        fmt_snprintf(err, errlen, "out of memory for SVM host state");
+        return -ENOMEM;
+    }
+    wrmsr(MSR_VM_HSAVE_PA, hsave);
+    /* eli's FS, GS, TR and syscall MSRs, restored after every exit */
+    svm_vmsave(vcpu.host_save_pa);
+    return 0;
+}
+
+/* ---- nested paging ---- */
+
+static uint64_t npt_alloc_table(void *ctx)
+{
+    (void)ctx;
+    return mm_alloc_zeroed(1, 1);
+}
+
+static pte_t *npt_table_ptr(void *ctx, uint64_t pa)
+{
+    (void)ctx;
+    return (pte_t *)(uintptr_t)pa;
+}
+
+static const struct pt_ops npt_ops = { npt_alloc_table, npt_table_ptr, NULL };
+
+/* Nested walks are user accesses (APM 15.25.5): leaves need US as well as RW. */
+static int npt_build(struct svm_vcpu *v, const struct guest *g)
+{
+    v->npt_root = npt_alloc_table(NULL);
+    if (!v->npt_root)
+        return -ENOMEM;
+    return pt_map(&npt_ops, v->npt_root, 0, g->ram_hpa, g->mem.size, PTE_RW | PTE_US, true);
+}
+
+/* ---- VMCB set-up ---- */
+
+static void load_seg(struct vmcb_seg *d, const struct x86_seg *s)
+{
+    *d = (struct vmcb_seg){ s->selector, s->attrib, s->limit, s->base };
+}
+
+static void load_start_state(struct vmcb_save *st, const struct x86_start_state *s)
+{
+    load_seg(&st->cs, &s->cs);
+    load_seg(&st->ds, &s->ds);
+    load_seg(&st->es, &s->es);
+    load_seg(&st->ss, &s->ss);
+    load_seg(&st->fs, &s->fs);
+    load_seg(&st->gs, &s->gs);
+    load_seg(&st->tr, &s->tr);
+    load_seg(&st->ldtr, &s->ldtr);
+    st->gdtr = (struct vmcb_seg){ 0, 0, s->gdtr.limit, s->gdtr.base };
+    st->idtr = (struct vmcb_seg){ 0, 0, s->idtr.limit, s->idtr.base };
+    st->cr0 = s->cr0;
+    st->cr3 = s->cr3;
+    st->cr4 = s->cr4;
+    /* VMRUN requires EFER.SVME in the guest state (APM 15.5.1); the guest reads
+     * EFER through the MSR intercept, which hides the bit */
+    st->efer = s->efer | EFER_SVME;
+    st->rflags = s->rflags;
+    st->rip = s->rip;
+    st->rsp = s->rsp;
+    st->rax = s->rax;
+    st->dr6 = 0xFFFF0FF0;
+    st->dr7 = 0x400;
+    st->g_pat = 0x0007040600070406ull; /* the reset value */
+    st->cpl = 0;
+}
+
+static int alloc_filled(uint64_t pages, uint64_t *pa)
+{
+    *pa = mm_alloc_zeroed(pages, 1);
+    if (!*pa)
+        return -ENOMEM;
+    memset((void *)(uintptr_t)*pa, 0xff, pages * PAGE_SIZE);
+    return 0;
+}
+
+int svm_vcpu_init(struct guest *g, const struct x86_start_state *s)
+{
+    uint64_t vmcb_pa = mm_alloc_zeroed(1, 1), iopm, msrpm;
+    if (!vmcb_pa || alloc_filled(IOPM_PAGES, &iopm) || alloc_filled(MSRPM_PAGES, &msrpm))
+        return -ENOMEM;
+    int rc = npt_build(&vcpu, g);
+    if (rc)
+        return rc;
+    struct vmcb *vmcb = (struct vmcb *)(uintptr_t)vmcb_pa;
+    struct vmcb_control *c = &vmcb->control;
+    vcpu.vmcb = vmcb;
+    vcpu.guest = g;
+    c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT |
+                         INTERCEPT1_CPUID | INTERCEPT1_HLT | INTERCEPT1_INVLPGA |
+                         INTERCEPT1_IOIO_PROT | INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN;
+    /* every SVM instruction: the guest must never own GIF */
+    c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
+                         INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
+    c->iopm_base_pa = iopm;
+    c->msrpm_base_pa = msrpm;
+    c->guest_asid = GUEST_ASID;
+    c->tlb_control = TLB_CONTROL_FLUSH_ALL;
+    /* traditional delivery: physical interrupts exit, the guest's IF masks only
+     * virtual ones (APM 15.21.1) */
+    c->vintr = VINTR_V_INTR_MASKING;
+    c->np_control = NP_ENABLE;
+    c->ncr3 = vcpu.npt_root;
+    load_start_state(&vmcb->save, s);
+    vcpu.gprs = (struct guest_gprs){ .rbx = s->rbx, .rdi = s->rdi };
+    return 0;
+}
+
+/* ---- exits ---- */
+
+static void inject_exception(struct svm_vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+    v->vmcb->control.eventinj = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
+                                (has_error ? EVENT_ERROR_VALID | (uint64_t)error << 32 : 0);
+}
+
+static void skip_insn(struct svm_vcpu *v, unsigned len)
+{
+    v->vmcb->save.rip += len;
+}
+
+static void dump_vmcb(const struct vmcb *vm)
+{
+    const struct vmcb_control *c = &vm->control;
+    const struct vmcb_save *s = &vm->save;
+    log_line("vmcb: exitcode 0x%llx info1 0x%llx info2 0x%llx intinfo 0x%llx",
+             (unsigned long long)c->exitcode, (unsigned long long)c->exitinfo1,
+             (unsigned long long)c->exitinfo2, (unsigned long long)c->exitintinfo);
+    log_line("vmcb: rip 0x%llx rsp 0x%llx rax 0x%llx rflags 0x%llx cpl %u",
+             (unsigned long long)s->rip, (unsigned long long)s->rsp, (unsigned long long)s->rax,
+             (unsigned long long)s->rflags, s->cpl);
+    log_line("vmcb: cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx",
+             (unsigned long long)s->cr0, (unsigned long long)s->cr2, (unsigned long long)s->cr3,
+             (unsigned long long)s->cr4, (unsigned long long)s->efer);
+    log_line("vmcb: cs %x/%x/%x/%llx ss %x/%x gdtr %llx/%x idtr %llx/%x", s->cs.selector,
+             s->cs.attrib, s->cs.limit, (unsigned long long)s->cs.base, s->ss.selector,
+             s->ss.attrib, (unsigned long long)s->gdtr.base, s->gdtr.limit,
+             (unsigned long long)s->idtr.base, s->idtr.limit);
+}
+
+typedef void (*exit_handler_fn)(struct svm_vcpu *v);
+
+static void handle_nothing(struct svm_vcpu *v)
+{
+    (void)v; /* the host takes the interrupt or NMI itself at STGI */
+}
+
+static void handle_cpuid(struct svm_vcpu *v)
+{
+    uint32_t leaf = (uint32_t)v->vmcb->save.rax, sub = (uint32_t)v->gprs.rcx, r[4];
+    cpuid(leaf, sub, r);
+    cpuid_filter(leaf, sub, r);
+    v->vmcb->save.rax = r[0];
+    v->gprs.rbx = r[1];
+    v->gprs.rcx = r[2];
+    v->gprs.rdx = r[3];
+    skip_insn(v, 2);
+}
+
+/* The VMCB field that holds an MSR VMRUN switches, or NULL. */
+static uint64_t *msr_field(struct vmcb_save *s, uint32_t msr)
+{
+    switch (msr) {
+    case MSR_IA32_PAT: return &s->g_pat;
+    case MSR_STAR: return &s->star;
+    case MSR_LSTAR: return &s->lstar;
+    case MSR_CSTAR: return &s->cstar;
+    case MSR_SFMASK: return &s->sfmask;
+    case MSR_FS_BASE: return &s->fs.base;
+    case MSR_GS_BASE: return &s->gs.base;
+    case MSR_KERNEL_GS_BASE: return &s->kernel_gs_base;
+    case MSR_SYSENTER_CS: return &s->sysenter_cs;
+    case MSR_SYSENTER_ESP: return &s->sysenter_esp;
+    case MSR_SYSENTER_EIP: return &s->sysenter_eip;
+    default: return NULL;
+    }
+}
+
+#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
+#define APIC_BASE_DEFAULT (0xFEE00000ull | (1ull << 11) | (1ull << 8))
+
+/* Returns false when the guest must get #GP. */
+static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
+{
+    struct vmcb_save *s = &v->vmcb->save;
+    uint64_t *f = msr_field(s, msr);
+    if (f) {
+        *val = *f;
+        return true;
+    }
+    switch (msr) {
+    case MSR_EFER:
+        *val = s->efer & ~EFER_SVME;
+        return true;
+    case MSR_IA32_TSC:
+        *val = rdtsc();
+        return true;
+    case MSR_IA32_APIC_BASE:
+        *val = APIC_BASE_DEFAULT;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
+{
+    struct vmcb_save *s = &v->vmcb->save;
+    uint64_t *f = msr_field(s, msr);
+    if (f) {
+        *f = val;
+        return true;
+    }
+    if (msr == MSR_EFER) {
+        if (val & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+            return false;
+        /* LMA is the CPU's to set; SVME stays on underneath */
+        s->efer = (val & EFER_GUEST_WRITABLE) | (s->efer & EFER_LMA) | EFER_SVME;
+        return true;
+    }
+    return false;
+}
+
+static void log_msr_once(uint32_t msr, bool write)
+{
+    static uint32_t seen[32];
+    static unsigned nseen;
+    for (unsigned i = 0; i < nseen; i++)
+        if (seen[i] == (msr | (write ? 0x80000000u : 0)) )
+            return;
+    if (nseen < 32)
+        seen[nseen++] = msr | (write ? 0x80000000u : 0);
+    log_line("guest %s unknown MSR 0x%x: #GP", write ? "writes" : "reads", msr);
+}
+
+static void handle_msr(struct svm_vcpu *v)
+{
+    uint32_t msr = (uint32_t)v->gprs.rcx;
+    bool write = v->vmcb->control.exitinfo1 == 1, ok;
+    if (write) {
+        ok = msr_write(v, msr, (v->vmcb->save.rax & 0xffffffffu) | v->gprs.rdx << 32);
+    } else {
+        uint64_t val = 0;
+        ok = msr_read(v, msr, &val);
+        if (ok) {
+            v->vmcb->save.rax = (uint32_t)val;
+            v->gprs.rdx = val >> 32;
+        }
+    }
+    if (ok) {
+        skip_insn(v, 2);
+        return;
+    }
+    log_msr_once(msr, write);
+    inject_exception(v, EXCP_GP, true, 0);
+}
+
+static void handle_ioio(struct svm_vcpu *v)
+{
+    struct ioio_info io;
+    uint64_t info1 = v->vmcb->control.exitinfo1;
+    if (!svm_decode_ioio(info1, &io) || io.string) {
+        log_line("guest string or malformed I/O (exitinfo1 0x%llx) at rip 0x%llx is not supported",
+                 (unsigned long long)info1, (unsigned long long)v->vmcb->save.rip);
+        run_end(EXIT_GUEST_ENDED, "unsupported-io");
+    }
+    uint32_t mask = io.size == 4 ? 0xffffffffu : (1u << (8 * io.size)) - 1;
+    uint32_t val = (uint32_t)v->vmcb->save.rax & mask;
+    /* EXITINFO2 holds the next RIP for IOIO (APM 15.10.2) */
+    v->vmcb->save.rip = v->vmcb->control.exitinfo2;
+    ioport_access(v->guest, io.port, io.size, io.in, &val);
+    if (io.in)
+        v->vmcb->save.rax = (v->vmcb->save.rax & ~(uint64_t)mask) | (val & mask);
+}
+
+static void handle_hlt(struct svm_vcpu *v)
+{
+    skip_insn(v, 1);
+    if (!(v->vmcb->save.rflags & RFLAGS_IF)) {
+        log_line("guest halted with interrupts disabled at rip 0x%llx: it can never wake",
+                 (unsigned long long)(v->vmcb->save.rip - 1));
+        run_end(EXIT_GUEST_ENDED, "halt-with-interrupts-off");
+    }
+    /* idle until the next event; eli's own interrupts run meanwhile */
+    safe_halt();
+}
+
+static void handle_shutdown(struct svm_vcpu *v)
+{
+    log_line("guest triple fault (shutdown) at rip 0x%llx, exitintinfo 0x%llx",
+             (unsigned long long)v->vmcb->save.rip,
+             (unsigned long long)v->vmcb->control.exitintinfo);
+    dump_vmcb(v->vmcb);
+    run_end(EXIT_GUEST_ENDED, "triple-fault");
+}
+
+static void handle_npf(struct svm_vcpu *v)
+{
+    uint64_t gpa = v->vmcb->control.exitinfo2, err = v->vmcb->control.exitinfo1;
+    const char *kind = err & NPF_FETCH ? "fetch" : err & NPF_WRITE ? "write" : "read";
+    if (gpa < v->guest->mem.size)
+        panic("nested page fault inside guest RAM at gpa 0x%llx (error 0x%llx)",
+              (unsigned long long)gpa, (unsigned long long)err);
+    log_line("guest touched guest-physical 0x%llx outside its RAM (%s) at rip 0x%llx",
+             (unsigned long long)gpa, kind, (unsigned long long)v->vmcb->save.rip);
+    run_end(EXIT_GUEST_ENDED, "outside-ram");
+}
+
+static void handle_vm_insn(struct svm_vcpu *v)
+{
+    /* with SVM hidden, these raise #UD as on a CPU without it */
+    inject_exception(v, EXCP_UD, false, 0);
+}
+
+static const exit_handler_fn exit_handlers[] = {
+    [SVM_EXIT_INTR] = handle_nothing,    [SVM_EXIT_NMI] = handle_nothing,
+    [SVM_EXIT_SMI] = handle_nothing,     [SVM_EXIT_CPUID] = handle_cpuid,
+    [SVM_EXIT_HLT] = handle_hlt,         [SVM_EXIT_IOIO] = handle_ioio,
+    [SVM_EXIT_MSR] = handle_msr,         [SVM_EXIT_SHUTDOWN] = handle_shutdown,
+    [SVM_EXIT_VMRUN] = handle_vm_insn,   [SVM_EXIT_VMMCALL] = handle_vm_insn,
+    [SVM_EXIT_VMLOAD] = handle_vm_insn,  [SVM_EXIT_VMSAVE] = handle_vm_insn,
+    [SVM_EXIT_STGI] = handle_vm_insn,    [SVM_EXIT_CLGI] = handle_vm_insn,
+    [SVM_EXIT_SKINIT] = handle_vm_insn,  [SVM_EXIT_INVLPGA] = handle_vm_insn,
+};
+
+static void handle_unknown(struct svm_vcpu *v)
+{
+    char name[24];
+    uint64_t code = v->vmcb->control.exitcode;
+    dump_vmcb(v->vmcb);
+    if (code == SVM_EXIT_INVALID)
+        panic("VMRUN refused the guest state (exit code -1)");
+    log_line("unhandled exit %s (code 0x%llx) at rip 0x%llx", svm_exit_name(code, name, sizeof(name)),
+             (unsigned long long)code, (unsigned long long)v->vmcb->save.rip);
+    run_end(EXIT_GUEST_ENDED, "unhandled-exit");
+}
+
+static void dispatch_exit(struct svm_vcpu *v)
+{
+    uint64_t code = v->vmcb->control.exitcode;
+    stats.exits[svm_exit_reason(code)]++;
+    stats.exits_total++;
+    exit_handler_fn fn = NULL;
+    if (code == SVM_EXIT_NPF)
+        fn = handle_npf;
+    else if (code < sizeof(exit_handlers) / sizeof(exit_handlers[0]))
+        fn = exit_handlers[code];
+    (fn ? fn : handle_unknown)(v);
+}
+
+void svm_run(struct guest *g)
+{
+    (void)g;
+    uint64_t vmcb_pa = (uint64_t)(uintptr_t)vcpu.vmcb;
+    stats.run_start_tsc = rdtsc();
+    stats.ticks = 0;
+    for (;;) {
+        uint64_t t0 = rdtsc();
+        svm_vmrun(&vcpu.gprs, vmcb_pa, vcpu.host_save_pa);
+        stats.guest_cycles += rdtsc() - t0;
+        vcpu.vmcb->control.tlb_control = 0;
+        vcpu.vmcb->control.eventinj = 0;
+        dispatch_exit(&vcpu);
+    }
+}

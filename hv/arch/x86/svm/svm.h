@@ -1,0 +1,16 @@
+/* The AMD SVM backend: what the arch-neutral core calls. */
+#ifndef ELI_ARCH_X86_SVM_SVM_H
+#define ELI_ARCH_X86_SVM_SVM_H
+#include "arch/x86/start.h"
+#include <stddef.h>
+
+struct guest;
+
+/* Checks for SVM with nested paging and enables it; err names what is missing. */
+int svm_hw_init(char *err, size_t errlen);
+/* Sets up the VMCB, the permission maps and the nested page tables. */
+int svm_vcpu_init(struct guest *g, const struct x86_start_state *s);
+/* Runs the guest until the run ends (never returns). */
+__attribute__((noreturn)) void svm_run(struct guest *g);
+
+#endif

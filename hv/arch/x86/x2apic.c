@@ -1,0 +1,82 @@
+#include "arch/x86/x2apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/timer.h"
+#include "arch/x86/trap.h"
+#include "core/console.h"
+#include "core/errno.h"
+#include "core/stats.h"
+
+#define CPUID_1_ECX_X2APIC (1u << 21)
+#define TIMER_DIVIDE_BY_1 0xB
+
+int x2apic_init(void)
+{
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    if (!(r[2] & CPUID_1_ECX_X2APIC))
+        return -ENODEV;
+    uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+    /* xAPIC must be enabled before x2APIC (SDM vol. 3, 11.12.1) */
+    wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN);
+    wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+    wrmsr(X2APIC_TPR, 0);
+    wrmsr(X2APIC_LVT_LINT0, APIC_LVT_MASKED);
+    wrmsr(X2APIC_LVT_LINT1, APIC_LVT_MASKED);
+    wrmsr(X2APIC_LVT_ERROR, VEC_ELI_ERROR);
+    wrmsr(X2APIC_SVR, APIC_SVR_ENABLE | VEC_ELI_SPURIOUS);
+    return 0;
+}
+
+void x2apic_eoi(void)
+{
+    wrmsr(X2APIC_EOI, 0);
+}
+
+uint32_t x2apic_id(void)
+{
+    return (uint32_t)rdmsr(X2APIC_ID);
+}
+
+int x2apic_in_service(uint8_t vector)
+{
+    return (int)(rdmsr(X2APIC_ISR0 + vector / 32) >> (vector % 32) & 1);
+}
+
+static void on_tick(uint8_t vector)
+{
+    (void)vector;
+    stats.ticks++;
+    x2apic_eoi();
+}
+
+static void on_spurious(uint8_t vector)
+{
+    (void)vector; /* a spurious interrupt is not in service: no EOI (SDM 11.9) */
+}
+
+static void on_apic_error(uint8_t vector)
+{
+    (void)vector;
+    wrmsr(X2APIC_ESR, 0);
+    log_line("local APIC error, ESR 0x%llx", (unsigned long long)rdmsr(X2APIC_ESR));
+    x2apic_eoi();
+}
+
+void x2apic_timer_start(uint32_t hz)
+{
+    trap_set_irq_handler(VEC_ELI_TIMER, on_tick);
+    trap_set_irq_handler(VEC_ELI_SPURIOUS, on_spurious);
+    trap_set_irq_handler(VEC_ELI_ERROR, on_apic_error);
+    wrmsr(X2APIC_TIMER_DCR, TIMER_DIVIDE_BY_1);
+    wrmsr(X2APIC_LVT_TIMER, APIC_LVT_MASKED);
+    wrmsr(X2APIC_TIMER_ICR, 0xffffffffu);
+    uint64_t start = rdmsr(X2APIC_TIMER_CCR);
+    pit_wait_us(CALIBRATION_US);
+    uint64_t elapsed = start - rdmsr(X2APIC_TIMER_CCR);
+    uint64_t apic_hz = elapsed * (1000000 / CALIBRATION_US);
+    timing.apic_hz = apic_hz;
+    timing.tick_hz = hz;
+    wrmsr(X2APIC_TIMER_ICR, 0);
+    wrmsr(X2APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_ELI_TIMER);
+    wrmsr(X2APIC_TIMER_ICR, apic_hz / hz ? apic_hz / hz : 1);
+}

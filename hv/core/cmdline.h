@@ -1,0 +1,21 @@
+/* eli's configuration, parsed from the multiboot command line (pure, host-testable). */
+#ifndef ELI_CORE_CMDLINE_H
+#define ELI_CORE_CMDLINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_NAME_MAX 32
+
+struct config {
+    char guest[CONFIG_NAME_MAX]; /* module name of the guest image */
+    uint32_t mem_mib;            /* guest RAM */
+    uint32_t tick_hz;            /* host LAPIC timer frequency */
+    bool quiet;                  /* fewer log lines */
+};
+
+/* Defaults, then every `key=value` word of `cmdline` in order. On error, writes one
+ * line naming the problem into `err` and returns a negative errno value. */
+int config_parse(struct config *cfg, const char *cmdline, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,192 @@
+/* eli's start: the order in which the machine is brought up, then the guest. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "arch/x86/serial.h"
+#include "arch/x86/start.h"
+#include "arch/x86/svm/svm.h"
+#include "arch/x86/timer.h"
+#include "arch/x86/x2apic.h"
+#include "core/bootinfo.h"
+#include "core/cmdline.h"
+#include "core/console.h"
+#include "core/fmt.h"
+#include "core/guest.h"
+#include "core/image.h"
+#include "core/mbguest.h"
+#include "core/mm.h"
+#include "core/panic.h"
+#include "core/stats.h"
+#include <stdarg.h>
+#include <string.h>
+
+#define GUEST_RAM_ALIGN_PAGES 512 /* 2 MiB, so nested paging can use large pages */
+#define RESULT_MAX 2048
+
+extern char __image_start[], __image_end[];
+
+/* A marker the test `eli-memory` searches for from inside a guest: it must
+ * never find it. */
+__attribute__((used)) static const char eli_secret[] = "eli-secret-7f3a9c1e5b2d4680";
+
+struct guest guest;
+static struct config config;
+static struct boot_info bootinfo;
+static const char *backend_name = "svm";
+
+static void debug_exit(uint32_t value)
+{
+    outl(0xf4, value); /* QEMU's isa-debug-exit; harmless where absent */
+}
+
+void run_end(uint32_t status, const char *why)
+{
+    static char buf[RESULT_MAX];
+    irq_disable();
+    vuart_flush(&guest.uart);
+    struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend_name,
+                             guest.name };
+    if (!stats.run_start_tsc)
+        stats.run_start_tsc = m.now_tsc;
+    size_t n = strlen(LOG_PREFIX "result ");
+    memcpy(buf, LOG_PREFIX "result ", n);
+    n += stats_result_json(&stats, &m, buf + n, sizeof(buf) - n - 1);
+    if (n > sizeof(buf) - 2)
+        n = sizeof(buf) - 2;
+    buf[n++] = '\n';
+    console_write(buf, n);
+    debug_exit(status);
+    log_line("run ended (%s); halting", why);
+    cpu_halt_forever();
+}
+
+__attribute__((noreturn)) static void vlog_end(uint32_t code, const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[256];
+    fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    irq_disable();
+    log_line("%s%s", prefix, buf);
+    debug_exit(code);
+    cpu_halt_forever();
+}
+
+void panic(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_end(EXIT_PANIC, "PANIC: ", fmt, ap);
+}
+
+void config_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_end(EXIT_CONFIG_ERROR, "error: ", fmt, ap);
+}
+
+static const void *phys_read(void *ctx, uint64_t pa, uint64_t len)
+{
+    (void)ctx;
+    /* eli identity-maps the first 4 GiB */
+    if (pa == 0 || pa >= (4ull << 30) || len > (4ull << 30) - pa)
+        return NULL;
+    return (const void *)(uintptr_t)pa;
+}
+
+static void emit_guest_line(const char *line, size_t len)
+{
+    console_write(GUEST_PREFIX, sizeof(GUEST_PREFIX) - 1);
+    console_write(line, len);
+    console_write("\n", 1);
+}
+
+static void setup_guest_ram(void)
+{
+    uint64_t bytes = (uint64_t)config.mem_mib << 20;
+    uint64_t pages = (bytes + (2ull << 20) - 1) / PAGE_SIZE & ~(uint64_t)(GUEST_RAM_ALIGN_PAGES - 1);
+    guest.ram_hpa = mm_alloc_zeroed(pages, GUEST_RAM_ALIGN_PAGES);
+    if (!guest.ram_hpa)
+        config_error("not enough host memory for mem=%u MiB of guest RAM", config.mem_mib);
+    guest.mem = (struct gmem){ (uint8_t *)(uintptr_t)guest.ram_hpa, bytes };
+}
+
+/* Loads the image and builds the boot information; returns the start state. */
+static void load_guest(int mod, struct x86_start_state *st)
+{
+    char err[160];
+    const struct boot_module *m = &bootinfo.mods[mod];
+    struct image img;
+    if (image_load(&guest.mem, guest.mem.size - START_RESERVED_BYTES,
+                   (const uint8_t *)(uintptr_t)m->start, m->end - m->start, &img, err, sizeof(err)))
+        config_error("guest '%s': %s", config.guest, err);
+
+    struct mbguest mb = { .cmdline = module_args(m->string),
+                          .reserved_top = img.kind == IMAGE_ELF64 ? START_RESERVED_BYTES : 0 };
+    for (size_t i = 0; i < bootinfo.nmods; i++) {
+        if ((int)i == mod)
+            continue;
+        if (mb.nmods == MBGUEST_MAX_MODS)
+            config_error("too many modules for the guest (at most %d)", MBGUEST_MAX_MODS);
+        const struct boot_module *x = &bootinfo.mods[i];
+        mb.mods[mb.nmods++] = (struct mbguest_module){ (const uint8_t *)(uintptr_t)x->start,
+                                                       x->end - x->start, x->string };
+    }
+    uint64_t base = (img.load_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1), info, end;
+    if (mbguest_build(&guest.mem, base, &mb, &info, &end, err, sizeof(err)))
+        config_error("guest '%s': %s", config.guest, err);
+    if (img.kind == IMAGE_ELF64) {
+        if (x86_start_long(st, &guest.mem, img.entry, info))
+            config_error("guest '%s': no room for its page tables", config.guest);
+    } else {
+        x86_start_multiboot(st, img.entry, info);
+    }
+    log_line("guest '%s': %s image, entry 0x%llx, %llu KiB loaded, %zu module(s), %u MiB RAM",
+             config.guest, img.kind == IMAGE_ELF64 ? "ELF64 (64-bit start)" : "multiboot",
+             (unsigned long long)img.entry,
+             (unsigned long long)((img.load_end - img.load_start) >> 10), mb.nmods,
+             config.mem_mib);
+}
+
+static void start_host_time(void)
+{
+    tsc_calibrate();
+    if (x2apic_init())
+        config_error("this CPU has no x2APIC, which eli requires");
+    x2apic_timer_start(config.tick_hz);
+    irq_enable();
+    log_line("TSC %llu kHz, APIC timer %llu kHz, host tick %u Hz on vector 0x%x",
+             (unsigned long long)(timing.tsc_hz / 1000), (unsigned long long)(timing.apic_hz / 1000),
+             config.tick_hz, VEC_ELI_TIMER);
+}
+
+void kmain(uint32_t magic, uint32_t info);
+void kmain(uint32_t magic, uint32_t info)
+{
+    char err[160];
+    serial_init();
+    log_line("eli hypervisor starting");
+    desc_init();
+    if (bootinfo_parse(magic, info, phys_read, NULL, &bootinfo, err, sizeof(err)))
+        config_error("%s", err);
+    if (config_parse(&config, bootinfo.cmdline, err, sizeof(err)))
+        config_error("%s", err);
+    guest.name = config.guest;
+    vuart_init(&guest.uart, emit_guest_line);
+    uint64_t free_pages = mm_init(&bootinfo, (uint64_t)(uintptr_t)__image_start,
+                                  (uint64_t)(uintptr_t)__image_end);
+    log_line("command line '%s'; %llu MiB free; %zu module(s)", bootinfo.cmdline,
+             (unsigned long long)(free_pages >> 8), bootinfo.nmods);
+    int mod = bootinfo_find_module(&bootinfo, config.guest);
+    if (mod < 0)
+        config_error("no module named '%s' for guest=%s (give it with -initrd or GRUB's module)",
+                     config.guest, config.guest);
+    start_host_time();
+    if (svm_hw_init(err, sizeof(err)))
+        config_error("%s", err);
+    setup_guest_ram();
+    struct x86_start_state st;
+    load_guest(mod, &st);
+    if (svm_vcpu_init(&guest, &st))
+        config_error("out of memory setting up the guest's VMCB and nested page tables");
+    log_line("backend %s: running guest '%s'", backend_name, config.guest);
+    svm_run(&guest);
+}

@@ -1,0 +1,98 @@
+#include "dev/vuart.h"
+#include <string.h>
+
+enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
+#define LCR_DLAB 0x80
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define IIR_NO_INT 0x01
+#define IIR_FIFO 0xC0
+#define MSR_CTS_DSR_DCD 0xB0
+#define MCR_LOOP 0x10
+
+void vuart_init(struct vuart *u, vuart_emit_fn emit)
+{
+    memset(u, 0, sizeof(*u));
+    u->dll = 1;
+    u->emit = emit;
+}
+
+void vuart_flush(struct vuart *u)
+{
+    if (u->len)
+        u->emit(u->line, u->len);
+    u->len = 0;
+}
+
+static void put_char(struct vuart *u, uint8_t c)
+{
+    if (c == '\r')
+        return;
+    if (c == '\n') {
+        u->emit(u->line, u->len);
+        u->len = 0;
+        return;
+    }
+    /* non-printable bytes would let a guest play with the host's terminal */
+    u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
+    if (u->len == VUART_LINE_MAX)
+        vuart_flush(u);
+}
+
+uint8_t vuart_read(struct vuart *u, unsigned offset)
+{
+    bool dlab = u->lcr & LCR_DLAB;
+    switch (offset) {
+    case RBR_THR:
+        return dlab ? u->dll : 0;
+    case IER:
+        return dlab ? u->dlm : u->ier;
+    case IIR_FCR:
+        return IIR_NO_INT | (u->fcr & 1 ? IIR_FIFO : 0);
+    case LCR:
+        return u->lcr;
+    case MCR:
+        return u->mcr;
+    case LSR:
+        return LSR_THRE | LSR_TEMT;
+    case MSR:
+        return u->mcr & MCR_LOOP ? 0 : MSR_CTS_DSR_DCD;
+    case SCR:
+        return u->scr;
+    default:
+        return 0xff;
+    }
+}
+
+void vuart_write(struct vuart *u, unsigned offset, uint8_t val)
+{
+    bool dlab = u->lcr & LCR_DLAB;
+    switch (offset) {
+    case RBR_THR:
+        if (dlab)
+            u->dll = val;
+        else
+            put_char(u, val);
+        break;
+    case IER:
+        if (dlab)
+            u->dlm = val;
+        else
+            u->ier = val & 0x0f;
+        break;
+    case IIR_FCR:
+        u->fcr = val;
+        break;
+    case LCR:
+        u->lcr = val;
+        break;
+    case MCR:
+        u->mcr = val & 0x1f;
+        break;
+    case SCR:
+        u->scr = val;
+        break;
+    default:
+        break; /* LSR and MSR are read-only */
+    }
+}

@@ -1,0 +1,29 @@
+/* The guest's 16550 UART at COM1 (0x3f8): output only, forwarded line by line
+ * with the guest prefix. Pure: lines go to a callback (host-testable). */
+#ifndef ELI_DEV_VUART_H
+#define ELI_DEV_VUART_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VUART_BASE 0x3f8
+#define VUART_PORTS 8
+#define VUART_LINE_MAX 240
+
+typedef void (*vuart_emit_fn)(const char *line, size_t len);
+
+struct vuart {
+    uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+    char line[VUART_LINE_MAX];
+    size_t len;
+    vuart_emit_fn emit;
+};
+
+void vuart_init(struct vuart *u, vuart_emit_fn emit);
+/* offset is port - VUART_BASE (0..7); returns the byte read */
+uint8_t vuart_read(struct vuart *u, unsigned offset);
+void vuart_write(struct vuart *u, unsigned offset, uint8_t val);
+/* Emits a partial line, if any (at the end of a run). */
+void vuart_flush(struct vuart *u);
+
+#endif
