@@ -26,23 +26,28 @@ eli: $(BUILD)/eli.elf
 
 # ELF64 link, then ELF32 for multiboot loaders (QEMU's -kernel refuses ELF64)
 $(BUILD)/eli64.elf: $(HV_OBJS) hv/arch/x86/linker.ld
-	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+	@echo "  LD      $@"
+	@$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
 
 $(BUILD)/eli.elf: $(BUILD)/eli64.elf
-	$(OBJCOPY) -O elf32-i386 $< $@
+	@echo "  OBJCOPY $@"
+	@$(OBJCOPY) -O elf32-i386 $< $@
 
 $(BUILD)/obj/hv/%.o: hv/%.c | $(ASM_OFFSETS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/hv/%.o: hv/%.S $(ASM_OFFSETS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
+	@echo "  AS      $<"
+	@$(CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
 
 $(ASM_OFFSETS): hv/arch/x86/asm-offsets.c hv/arch/x86/regs.h
 	@mkdir -p $(dir $@) $(BUILD)/obj
-	$(CC) $(HV_CFLAGS) -S $< -o $(BUILD)/obj/asm-offsets.s
-	{ echo '/* generated from hv/arch/x86/asm-offsets.c: do not edit */'; \
+	@echo "  GEN     $@"
+	@$(CC) $(HV_CFLAGS) -S $< -o $(BUILD)/obj/asm-offsets.s
+	@{ echo '/* generated from hv/arch/x86/asm-offsets.c: do not edit */'; \
 	  sed -n 's/^.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9-]*\).*/#define \1 \2/p' $(BUILD)/obj/asm-offsets.s; } > $@
 
 -include $(HV_OBJS:.o=.d)

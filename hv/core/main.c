@@ -53,9 +53,10 @@ void run_end(uint32_t status, const char *why)
     if (n > sizeof(buf) - 2)
         n = sizeof(buf) - 2;
     buf[n++] = '\n';
+    log_line("run ended: %s", why);
     console_write(buf, n);
     debug_exit(status);
-    log_line("run ended (%s); halting", why);
+    log_line("no debug-exit device stopped the machine: halting");
     cpu_halt_forever();
 }
 

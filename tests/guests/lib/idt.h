@@ -1,0 +1,44 @@
+/* Interrupt handling: one IDT covering all 256 vectors, per-vector C handlers, fault catching. */
+#ifndef GUEST_IDT_H
+#define GUEST_IDT_H
+
+#include <stdint.h>
+
+/* The stack as isr_common in isr.S leaves it: saved registers, then what the CPU pushed. */
+struct int_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector;
+	uint64_t error_code;	/* 0 for vectors without one */
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/*
+ * A handler may change the frame (registers, rip, rsp) before the interrupted code resumes.
+ * Handlers for external interrupts must send their own EOI.
+ */
+typedef void (*interrupt_handler)(struct int_frame *frame);
+
+/* Called by the library at start-up: every vector goes to the default handler. */
+void idt_init(void);
+
+/* Installs handler for vector (0-255); NULL restores the default, which reports and exits(1). */
+void idt_set_handler(unsigned vector, interrupt_handler handler);
+
+/* Returned by expect_fault and the *_safe functions when no exception happened. */
+#define NO_FAULT (-1)
+
+/*
+ * Runs fn(arg); returns the vector of the first exception (0-31) it raises, or NO_FAULT.
+ * The faulting code is abandoned, not resumed. Not reentrant: fn must not call expect_fault.
+ */
+int expect_fault(void (*fn)(void *arg), void *arg);
+
+/* rdmsr/wrmsr that return the exception vector (e.g. 13 for #GP) or NO_FAULT. */
+int rdmsr_safe(uint32_t index, uint64_t *value);
+int wrmsr_safe(uint32_t index, uint64_t value);
+
+/* Short mnemonic for an exception vector ("#GP"), or "" beyond 31. */
+const char *exception_name(unsigned vector);
+
+#endif
