@@ -11,7 +11,7 @@ HV_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-r
              -mcmodel=small -fno-stack-protector -fno-asynchronous-unwind-tables \
              -fno-builtin -O2 -g -Wall -Wextra -Werror -Ihv/include -Ihv -I$(BUILD)/include
 HV_ASFLAGS := -Ihv -I$(BUILD)/include
-HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -T hv/arch/x86/linker.ld
+HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T hv/arch/x86/linker.ld
 
 HV_SRCS := $(wildcard hv/core/*.c hv/eli/*.c hv/dev/*.c hv/arch/x86/*.c hv/arch/x86/svm/*.c)
 HV_SRCS := $(filter-out hv/arch/x86/asm-offsets.c,$(HV_SRCS))

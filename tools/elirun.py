@@ -153,6 +153,52 @@ def parse_result(lines):
     return value if isinstance(value, dict) else None
 
 
+GUEST_RESULT = re.compile(r"^(?:guest: )?[A-Za-z0-9_]+-result (\{.*\})\s*$")
+
+
+def guest_result(lines):
+    """The JSON object of the last `NAME-result {...}` line the guest printed, or None."""
+    found = None
+    for line in lines:
+        m = GUEST_RESULT.match(line.rstrip("\r"))
+        if m:
+            try:
+                found = json.loads(m.group(1))
+            except json.JSONDecodeError:
+                continue
+    return found
+
+
+def window(lines, result, start_re, end_re):
+    """eli's counters over the stretch between two guest lines: from the end of the last
+    line matching start_re to the start of the next line matching end_re.
+
+    eli records its counters when each guest console line starts and ends (`marks`:
+    [line, tsc, exits, guest_cycles, ticks at its start, the same at its end]). Returns
+    a dict (exits, guest_cycles, wall_cycles, ticks, seconds, guest_pct, exits_per_s), or
+    None when a line or its mark is missing."""
+    marks = {m[0]: m for m in (result or {}).get("marks", [])}
+    numbered = [(i + 1, line) for i, line in
+                enumerate(l for l in lines if l.startswith(GUEST_PREFIX))]
+    start = end = None
+    for n, line in numbered:
+        text = strip_guest(line).rstrip("\r")
+        if start_re.search(text):
+            start, end = n, None
+        elif start is not None and end is None and end_re.search(text):
+            end = n
+    if start is None or end is None or start not in marks or end not in marks:
+        return None
+    a, b = marks[start][5:9], marks[end][1:5]
+    tsc_hz = result.get("tsc_hz") or 1
+    w = {"exits": b[1] - a[1], "guest_cycles": b[2] - a[2], "wall_cycles": b[0] - a[0],
+         "ticks": b[3] - a[3]}
+    w["seconds"] = w["wall_cycles"] / tsc_hz
+    w["guest_pct"] = 100.0 * w["guest_cycles"] / max(1, w["wall_cycles"])
+    w["exits_per_s"] = w["exits"] / max(1e-9, w["seconds"])
+    return w
+
+
 def describe_status(status):
     """`33 (eli-error)` style text for a QEMU exit status."""
     if status is None:

@@ -33,7 +33,8 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 GUEST_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 FIELDS = {"guest", "boot", "args", "modules", "eli", "qemu", "timeout", "expect", "log",
-          "nolog", "check", "bare", "bare_expect", "bare_log", "kernel", "groups", "image"}
+          "nolog", "check", "bare", "bare_expect", "bare_log", "kernel", "groups", "image",
+          "window"}
 BOOLEANS = {"yes": True, "true": True, "on": True, "1": True,
             "no": False, "false": False, "off": False, "0": False}
 # Outcomes after which eli prints no result line.
@@ -68,6 +69,7 @@ class Spec:
     kernel: str = "eli"
     groups: list[str] = field(default_factory=list)
     image: str | None = None  # None: default image; "": no guest module
+    window: list[re.Pattern] = field(default_factory=list)  # start and end line regexes
 
 
 def value_lines(text):
@@ -149,6 +151,11 @@ def parse_fields(spec, sec):
             spec.kernel = choice(raw, key, ["eli", "none"])
         elif key in ("log", "nolog", "bare_log"):
             setattr(spec, key, regexes(raw, key))
+        elif key == "window":
+            spec.window = regexes(raw, key)
+            if len(spec.window) != 2:
+                raise TableError("window: two regexes, one per line: the line before the "
+                                 "window and the line after it")
         elif key == "check":
             spec.check = checks(raw)
         elif key == "bare":
@@ -230,6 +237,7 @@ class Job:
     nolog: list[re.Pattern] = field(default_factory=list)
     check: list[tuple[str, object]] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    window: list[re.Pattern] = field(default_factory=list)
 
     @property
     def needs_result(self):
@@ -243,7 +251,7 @@ def eli_job(spec):
                               image, spec.qemu)
     files = [elirun.ELI_KERNEL] + ([image] if image else []) + spec.modules
     return Job(spec.name, "eli", argv, files, spec.timeout, spec.expect, spec.log,
-               spec.nolog, spec.check, spec.groups)
+               spec.nolog, spec.check, spec.groups, spec.window)
 
 
 def bare_job(spec, name, expect, log, nolog):
@@ -442,6 +450,12 @@ def judge(job, run):
             reasons.append(problem)
     reasons += log_problems(job, run.lines)
     if result is not None:
+        result = dict(result, g=elirun.guest_result(run.lines) or {})
+        if job.window:
+            w = elirun.window(run.lines, result, job.window[0], job.window[1])
+            if w is None:
+                reasons.append("window: its two guest lines (or eli's marks of them) not found")
+            result["w"] = w or {}
         reasons += filter(None, (run_check(src, code, result) for src, code in job.check))
     return reasons
 

@@ -26,15 +26,17 @@ static int parse_mmap(const struct mb_info *mbi, phys_reader_fn rd, void *ctx,
                       struct boot_info *out, char *err, size_t errlen)
 {
     uint64_t pa = mbi->mmap_addr, end = pa + mbi->mmap_length;
-    while (pa + 4 <= end) {
+    while (pa < end) {
         const struct mb_mmap_entry *e = rd(ctx, pa, sizeof(*e));
-        if (!e || e->size < 20 || out->nranges == BOOTINFO_MAX_RANGES) {
+        /* each entry, its size field included, must lie wholly inside the map */
+        if (!e || e->size < 20 || pa + 4 + (uint64_t)e->size > end ||
+            out->nranges == BOOTINFO_MAX_RANGES) {
             fmt_snprintf(err, errlen, "bad or oversized multiboot memory map at 0x%llx",
                          (unsigned long long)pa);
             return -EINVAL;
         }
         out->ranges[out->nranges++] = (struct mem_range){ e->base_addr, e->length, e->type };
-        pa += e->size + 4u;
+        pa += 4 + (uint64_t)e->size;
     }
     return 0;
 }

@@ -5,7 +5,7 @@
 
 #define WORD_MAX 128
 
-enum opt_kind { OPT_NAME, OPT_U32, OPT_FLAG };
+enum opt_kind { OPT_NAME, OPT_U32, OPT_FLAG, OPT_MODE, OPT_BDF };
 
 struct option {
     const char *key;
@@ -18,6 +18,8 @@ static const struct option options[] = {
     { "guest", OPT_NAME, offsetof(struct config, guest), 0, 0 },
     { "mem", OPT_U32, offsetof(struct config, mem_mib), 4, 3072 },
     { "tick", OPT_U32, offsetof(struct config, tick_hz), 10, 10000 },
+    { "mode", OPT_MODE, offsetof(struct config, mode), 0, 0 },
+    { "assign", OPT_BDF, offsetof(struct config, assign), 0, 0 },
     { "quiet", OPT_FLAG, offsetof(struct config, quiet), 0, 0 },
 };
 
@@ -70,6 +72,19 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* The shape of a PCI address ([SSSS:]BB:DD.F); its fields are checked when used. */
+static bool valid_bdf(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 5 || n >= sizeof(((struct config *)0)->assign))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F') ||
+              *s == ':' || *s == '.'))
+            return false;
+    return true;
+}
+
 static int apply_option(struct config *cfg, const struct option *opt, const char *word,
                         const char *value, char *err, size_t errlen)
 {
@@ -92,6 +107,19 @@ static int apply_option(struct config *cfg, const struct option *opt, const char
         }
         memcpy(field, &v, sizeof(v));
         return 0;
+    case OPT_MODE:
+        if (!value || eli_mode_parse(value, (enum eli_mode *)(void *)field)) {
+            fmt_snprintf(err, errlen, "option '%s': expected baseline, eli-delivery or eli", word);
+            return -EINVAL;
+        }
+        return 0;
+    case OPT_BDF:
+        if (!value || !valid_bdf(value)) {
+            fmt_snprintf(err, errlen, "option '%s': expected a PCI address BB:DD.F", word);
+            return -EINVAL;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
     case OPT_FLAG:
         if (value) {
             fmt_snprintf(err, errlen, "option '%s': takes no value", word);
@@ -108,6 +136,7 @@ static void config_defaults(struct config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->mem_mib = 64;
     cfg->tick_hz = 250;
+    cfg->mode = ELI_MODE_FULL;
 }
 
 static int parse_word(struct config *cfg, const char *word, char *err, size_t errlen)
@@ -136,6 +165,13 @@ int config_parse(struct config *cfg, const char *cmdline, char *err, size_t errl
         while (*p && *p != ' ' && *p != '\t')
             p++;
         size_t n = (size_t)(p - start);
+        /* multiboot loaders (GRUB, QEMU) put the kernel's own path first: skip it,
+         * however long it is */
+        if (first && !memchr(start, '=', n) && !find_option(start, n)) {
+            first = false;
+            continue;
+        }
+        first = false;
         char word[WORD_MAX];
         if (n >= WORD_MAX) {
             fmt_snprintf(err, errlen, "option too long (%zu characters)", n);
@@ -143,12 +179,6 @@ int config_parse(struct config *cfg, const char *cmdline, char *err, size_t errl
         }
         memcpy(word, start, n);
         word[n] = '\0';
-        /* multiboot loaders (GRUB, QEMU) put the kernel's own path first: skip it */
-        if (first && !strchr(word, '=') && !find_option(word, n)) {
-            first = false;
-            continue;
-        }
-        first = false;
         int rc = parse_word(cfg, word, err, errlen);
         if (rc)
             return rc;

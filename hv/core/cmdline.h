@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "eli/mode.h"
 
 #define CONFIG_NAME_MAX 32
 
@@ -11,6 +12,8 @@ struct config {
     char guest[CONFIG_NAME_MAX]; /* module name of the guest image */
     uint32_t mem_mib;            /* guest RAM */
     uint32_t tick_hz;            /* host LAPIC timer frequency */
+    char assign[16];             /* PCI function for the guest, "BB:DD.F"; empty: none */
+    enum eli_mode mode;          /* interrupt delivery: baseline, eli-delivery, eli */
     bool quiet;                  /* fewer log lines */
 };
 

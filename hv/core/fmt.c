@@ -2,6 +2,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define FMT_WIDTH_MAX 4096 /* wider fields are cut: formats are eli's own constants */
+
 struct out {
     char *buf;
     size_t size;
@@ -70,7 +72,8 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         for (p++; *p == '-' || *p == '0'; p++)
             *p == '-' ? (left = true) : (zero = true);
         for (; *p >= '0' && *p <= '9'; p++)
-            width = width * 10 + (*p - '0');
+            if (width < FMT_WIDTH_MAX)
+                width = width * 10 + (*p - '0');
         for (; *p == 'l' || *p == 'z'; p++)
             lng += *p == 'z' ? 2 : 1;
         switch (*p) {

@@ -16,11 +16,16 @@
 #include "core/mm.h"
 #include "core/panic.h"
 #include "core/stats.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/pci.h"
+#include "dev/assign.h"
+#include "dev/vlapic.h"
+#include "eli/eli.h"
 #include <stdarg.h>
 #include <string.h>
 
 #define GUEST_RAM_ALIGN_PAGES 512 /* 2 MiB, so nested paging can use large pages */
-#define RESULT_MAX 2048
+#define RESULT_MAX 8192
 
 extern char __image_start[], __image_end[];
 
@@ -44,7 +49,8 @@ void run_end(uint32_t status, const char *why)
     irq_disable();
     vuart_flush(&guest.uart);
     struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend_name,
-                             guest.name };
+                             guest.name, eli_mode_name(config.mode), &guest.eli.n,
+                             guest.lapic.timer_fires, guest.lapic.dropped_ipis };
     if (!stats.run_start_tsc)
         stats.run_start_tsc = m.now_tsc;
     size_t n = strlen(LOG_PREFIX "result ");
@@ -53,35 +59,39 @@ void run_end(uint32_t status, const char *why)
     if (n > sizeof(buf) - 2)
         n = sizeof(buf) - 2;
     buf[n++] = '\n';
-    log_line("run ended: %s", why);
+    log_line("run ended: %s (status 0x%x)", why, status);
     console_write(buf, n);
+    /* QEMU stops here; on a machine without the debug-exit device eli halts */
     debug_exit(status);
-    log_line("no debug-exit device stopped the machine: halting");
     cpu_halt_forever();
 }
 
-__attribute__((noreturn)) static void vlog_end(uint32_t code, const char *prefix, const char *fmt, va_list ap)
+__attribute__((noreturn)) static void log_end(uint32_t code, const char *prefix, const char *msg)
 {
-    char buf[256];
-    fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
     irq_disable();
-    log_line("%s%s", prefix, buf);
+    log_line("%s%s", prefix, msg);
     debug_exit(code);
     cpu_halt_forever();
 }
 
 void panic(const char *fmt, ...)
 {
+    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    vlog_end(EXIT_PANIC, "PANIC: ", fmt, ap);
+    fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    log_end(EXIT_PANIC, "PANIC: ", buf);
 }
 
 void config_error(const char *fmt, ...)
 {
+    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    vlog_end(EXIT_CONFIG_ERROR, "error: ", fmt, ap);
+    fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    log_end(EXIT_CONFIG_ERROR, "error: ", buf);
 }
 
 static const void *phys_read(void *ctx, uint64_t pa, uint64_t len)
@@ -93,11 +103,62 @@ static const void *phys_read(void *ctx, uint64_t pa, uint64_t len)
     return (const void *)(uintptr_t)pa;
 }
 
+static uint64_t tsc_now(void *ctx)
+{
+    (void)ctx;
+    return rdtsc();
+}
+
+static bool phys_in_service(uint8_t vector)
+{
+    return x2apic_in_service(vector);
+}
+
+static const struct eli_phys_ops phys_apic = { phys_in_service, x2apic_eoi };
+static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_ERROR, VEC_ELI_SPURIOUS };
+
+/* The guest's interrupt controller and eli's delivery mode. */
+static void setup_guest_interrupts(void)
+{
+    vlapic_init(&guest.lapic, 0, timing.tsc_hz, tsc_now, NULL);
+    eli_init(&guest.eli, config.mode, &guest.lapic, &phys_apic, host_vectors,
+             sizeof(host_vectors));
+}
+
+static void guest_line_started(void)
+{
+    stats_line_start(&stats, rdtsc());
+}
+
+/* PCI through ECAM from the ACPI MCFG table (type-1 ports without one), then the
+ * device for the guest, if one is named. */
+static void setup_pci(void)
+{
+    static struct acpi acpi;
+    struct mcfg_entry mcfg[4];
+    size_t n = 0;
+    char err[160];
+    if (!acpi_init(&acpi, phys_read, NULL))
+        acpi_parse_mcfg(&acpi, mcfg, 4, &n);
+    if (n ? pci_init_mcfg(mcfg, n) : pci_init(0, 0, 0))
+        config_error("cannot reach PCI configuration space");
+    if (!config.assign[0]) {
+        assign_bus_only(&guest);
+        return;
+    }
+    pci_bdf_t bdf;
+    if (pci_bdf_parse(config.assign, &bdf))
+        config_error("option 'assign=%s': expected a PCI address BB:DD.F on segment 0", config.assign);
+    if (assign_device(&guest, bdf, err, sizeof(err)))
+        config_error("%s", err);
+}
+
 static void emit_guest_line(const char *line, size_t len)
 {
     console_write(GUEST_PREFIX, sizeof(GUEST_PREFIX) - 1);
     console_write(line, len);
     console_write("\n", 1);
+    stats_line_end(&stats, rdtsc());
 }
 
 static void setup_guest_ram(void)
@@ -172,6 +233,7 @@ void kmain(uint32_t magic, uint32_t info)
         config_error("%s", err);
     guest.name = config.guest;
     vuart_init(&guest.uart, emit_guest_line);
+    guest.uart.line_started = guest_line_started;
     uint64_t free_pages = mm_init(&bootinfo, (uint64_t)(uintptr_t)__image_start,
                                   (uint64_t)(uintptr_t)__image_end);
     log_line("command line '%s'; %llu MiB free; %zu module(s)", bootinfo.cmdline,
@@ -184,10 +246,13 @@ void kmain(uint32_t magic, uint32_t info)
     if (svm_hw_init(err, sizeof(err)))
         config_error("%s", err);
     setup_guest_ram();
+    setup_guest_interrupts();
     struct x86_start_state st;
     load_guest(mod, &st);
     if (svm_vcpu_init(&guest, &st))
         config_error("out of memory setting up the guest's VMCB and nested page tables");
-    log_line("backend %s: running guest '%s'", backend_name, config.guest);
+    setup_pci();
+    log_line("backend %s, mode %s: running guest '%s'", backend_name, eli_mode_name(config.mode),
+             config.guest);
     svm_run(&guest);
 }

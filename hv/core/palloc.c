@@ -34,10 +34,10 @@ void palloc_init(struct palloc *pa, uint64_t *bitmap, uint64_t npages)
 
 void palloc_add_free(struct palloc *pa, uint64_t addr, uint64_t len)
 {
+    if (addr > UINT64_MAX - (PAGE_SIZE - 1))
+        return; /* no whole page starts at or above addr */
     uint64_t first = (addr + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    uint64_t end = (addr + len) >> PAGE_SHIFT;
-    if (addr + len < addr)
-        end = UINT64_MAX >> PAGE_SHIFT;
+    uint64_t end = (addr + len < addr ? UINT64_MAX : addr + len) >> PAGE_SHIFT;
     if (first < end)
         set_range(pa, first, end, false);
     if (first < pa->hint)
@@ -49,9 +49,8 @@ void palloc_reserve(struct palloc *pa, uint64_t addr, uint64_t len)
     if (!len)
         return;
     uint64_t first = addr >> PAGE_SHIFT;
-    uint64_t end = (addr + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    if (addr + len < addr)
-        end = UINT64_MAX >> PAGE_SHIFT;
+    uint64_t last = addr + len - 1 < addr ? UINT64_MAX : addr + len - 1;
+    uint64_t end = (last >> PAGE_SHIFT) + 1;
     set_range(pa, first, end, true);
 }
 

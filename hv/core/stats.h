@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct eli_counters;
+
 enum exit_reason {
     EXIT_R_CPUID,
     EXIT_R_MSR,
@@ -25,15 +27,37 @@ enum exit_reason {
 
 extern const char *const exit_reason_names[EXIT_R_COUNT];
 
+/* The counters at the moment a guest console line ended: the harness measures a
+ * window between two lines the guest prints (no guest needs to know eli). */
+#define STATS_MARKS 64
+struct stats_point {
+    uint64_t tsc, exits, guest_cycles, ticks;
+};
+
+struct stats_mark {
+    uint64_t line;            /* guest console lines so far, this one included */
+    struct stats_point start; /* when its first byte was written */
+    struct stats_point end;   /* when it ended */
+};
+
 struct stats {
     uint64_t exits[EXIT_R_COUNT];
     uint64_t exits_total;
     uint64_t guest_cycles;   /* sum of (TSC at exit - TSC at entry) */
     uint64_t run_start_tsc;  /* TSC at the first guest entry */
-    uint64_t ticks;          /* host timer interrupts serviced */
+    uint64_t ticks;          /* host ticks serviced */
+    uint64_t ticks_missed;   /* ticks that came too late to be serviced one by one */
+    uint64_t tick_late_max;  /* worst lateness of a tick, TSC cycles */
     uint64_t host_irqs;
     uint64_t host_nmis;
+    uint64_t guest_lines;
+    struct stats_point line_start;
+    struct stats_mark marks[STATS_MARKS]; /* a ring: the last STATS_MARKS lines */
 };
+
+/* A guest console line starts, or ends (and is recorded as a mark). */
+void stats_line_start(struct stats *s, uint64_t tsc);
+void stats_line_end(struct stats *s, uint64_t tsc);
 extern struct stats stats;
 
 struct result_meta {
@@ -44,6 +68,10 @@ struct result_meta {
     uint32_t tick_hz;
     const char *backend;
     const char *guest;
+    const char *mode;
+    const struct eli_counters *eli;
+    uint64_t lapic_timer_fires;
+    uint64_t lapic_dropped_ipis;
 };
 
 /* The JSON object of the result line (pure, host-testable). Returns its length. */

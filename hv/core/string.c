@@ -71,3 +71,12 @@ char *strchr(const char *s, int c)
             return NULL;
     }
 }
+
+void *memchr(const void *s, int c, size_t n)
+{
+    const uint8_t *p = s;
+    for (; n; n--, p++)
+        if (*p == (uint8_t)c)
+            return (void *)p;
+    return NULL;
+}

@@ -2,6 +2,7 @@
 #include "core/console.h"
 #include "core/guest.h"
 #include "core/panic.h"
+#include "dev/assign.h"
 #include "dev/vuart.h"
 
 static uint8_t logged_ports[65536 / 8];
@@ -35,6 +36,10 @@ void ioport_access(struct guest *g, uint16_t port, unsigned size, bool in, uint3
         }
         if (in)
             *val = v;
+        return;
+    }
+    if (assign_owns_port(port, size)) {
+        assign_port_access(port, size, in, val);
         return;
     }
     if (in_range(port, size, DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS)) {

@@ -28,15 +28,19 @@ static void put_char(struct vuart *u, uint8_t c)
 {
     if (c == '\r')
         return;
+    if (u->len == 0 && u->line_started)
+        u->line_started();
     if (c == '\n') {
         u->emit(u->line, u->len);
         u->len = 0;
         return;
     }
-    /* non-printable bytes would let a guest play with the host's terminal */
-    u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
+    /* a full line goes out when one more character comes, so a line of exactly
+     * VUART_LINE_MAX characters and its newline stay one line */
     if (u->len == VUART_LINE_MAX)
         vuart_flush(u);
+    /* non-printable bytes would let a guest play with the host's terminal */
+    u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
 }
 
 uint8_t vuart_read(struct vuart *u, unsigned offset)

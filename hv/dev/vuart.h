@@ -17,6 +17,7 @@ struct vuart {
     char line[VUART_LINE_MAX];
     size_t len;
     vuart_emit_fn emit;
+    void (*line_started)(void); /* optional: the first byte of a line was written */
 };
 
 void vuart_init(struct vuart *u, vuart_emit_fn emit);

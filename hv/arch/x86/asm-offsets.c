@@ -8,18 +8,18 @@
 void asm_offsets(void);
 void asm_offsets(void)
 {
-    DEFINE(GPRS_RBX, offsetof(struct guest_gprs, rbx));
-    DEFINE(GPRS_RCX, offsetof(struct guest_gprs, rcx));
-    DEFINE(GPRS_RDX, offsetof(struct guest_gprs, rdx));
-    DEFINE(GPRS_RSI, offsetof(struct guest_gprs, rsi));
-    DEFINE(GPRS_RDI, offsetof(struct guest_gprs, rdi));
-    DEFINE(GPRS_RBP, offsetof(struct guest_gprs, rbp));
-    DEFINE(GPRS_R8, offsetof(struct guest_gprs, r8));
-    DEFINE(GPRS_R9, offsetof(struct guest_gprs, r9));
-    DEFINE(GPRS_R10, offsetof(struct guest_gprs, r10));
-    DEFINE(GPRS_R11, offsetof(struct guest_gprs, r11));
-    DEFINE(GPRS_R12, offsetof(struct guest_gprs, r12));
-    DEFINE(GPRS_R13, offsetof(struct guest_gprs, r13));
-    DEFINE(GPRS_R14, offsetof(struct guest_gprs, r14));
-    DEFINE(GPRS_R15, offsetof(struct guest_gprs, r15));
+    DEFINE(GPRS_RBX, offsetof(struct guest_gprs, r[GPR_RBX]));
+    DEFINE(GPRS_RCX, offsetof(struct guest_gprs, r[GPR_RCX]));
+    DEFINE(GPRS_RDX, offsetof(struct guest_gprs, r[GPR_RDX]));
+    DEFINE(GPRS_RSI, offsetof(struct guest_gprs, r[GPR_RSI]));
+    DEFINE(GPRS_RDI, offsetof(struct guest_gprs, r[GPR_RDI]));
+    DEFINE(GPRS_RBP, offsetof(struct guest_gprs, r[GPR_RBP]));
+    DEFINE(GPRS_R8, offsetof(struct guest_gprs, r[GPR_R8]));
+    DEFINE(GPRS_R9, offsetof(struct guest_gprs, r[GPR_R9]));
+    DEFINE(GPRS_R10, offsetof(struct guest_gprs, r[GPR_R10]));
+    DEFINE(GPRS_R11, offsetof(struct guest_gprs, r[GPR_R11]));
+    DEFINE(GPRS_R12, offsetof(struct guest_gprs, r[GPR_R12]));
+    DEFINE(GPRS_R13, offsetof(struct guest_gprs, r[GPR_R13]));
+    DEFINE(GPRS_R14, offsetof(struct guest_gprs, r[GPR_R14]));
+    DEFINE(GPRS_R15, offsetof(struct guest_gprs, r[GPR_R15]));
 }

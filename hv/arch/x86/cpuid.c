@@ -16,11 +16,14 @@ void cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
     }
     switch (leaf) {
     case 1:
-        /* x2APIC and the TSC-deadline timer come with the virtual LAPIC; MONITOR
-         * is not intercepted, VMX never offered */
-        r[ECX] &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_X2APIC |
-                    CPUID_1_ECX_TSC_DEADLINE);
-        r[ECX] |= CPUID_1_ECX_HYPERVISOR;
+        /* eli's virtual LAPIC offers x2APIC and the TSC-deadline timer whatever the
+         * host has; MONITOR is not intercepted, VMX never offered */
+        r[ECX] &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX);
+        r[ECX] |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
+        r[EBX] &= 0x00ffffffu; /* initial APIC ID: the virtual LAPIC's, 0 */
+        break;
+    case 0xB:
+        r[EDX] = 0; /* x2APIC ID */
         break;
     case 0x80000001u:
         r[ECX] &= ~CPUID_8000_0001_ECX_SVM;

@@ -16,7 +16,8 @@
 
 /* Turns the host's answer r[EAX..EDX] for (leaf, subleaf) into the guest's:
  * virtualization hidden, the hypervisor bit set, eli's signature at 0x40000000,
- * and features eli does not virtualize (yet) cleared. */
+ * the virtual LAPIC's x2APIC and TSC deadline offered with APIC ID 0, and
+ * features eli does not virtualize cleared. */
 void cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
 
 #endif

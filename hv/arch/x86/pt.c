@@ -81,3 +81,67 @@ pte_t pt_lookup(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t *
     }
     return 0;
 }
+
+/* Replaces the 2 MiB leaf *pde by a table of 512 4 KiB leaves mapping the same. */
+static int split_2m(const struct pt_ops *ops, pte_t *pde)
+{
+    uint64_t table_pa = ops->alloc_table(ops->ctx);
+    if (!table_pa)
+        return -ENOMEM;
+    pte_t *pt = ops->table_ptr(ops->ctx, table_pa);
+    uint64_t base = *pde & PTE_ADDR_MASK & ~(PT_SIZE_2M - 1);
+    uint64_t flags = *pde & ~PTE_ADDR_MASK & ~PTE_PS;
+    for (unsigned i = 0; i < PT_ENTRIES; i++)
+        pt[i] = (base + i * PT_SIZE_4K) | flags;
+    *pde = table_pa | TABLE_FLAGS;
+    return 0;
+}
+
+static pte_t *leaf_4k(const struct pt_ops *ops, uint64_t root, uint64_t va, int *err);
+
+int pt_remap_4k(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t pa, uint64_t flags)
+{
+    if ((va | pa) & (PT_SIZE_4K - 1) || (pa & ~PTE_ADDR_MASK) || (flags & PTE_ADDR_MASK))
+        return -EINVAL;
+    int err = 0;
+    pte_t *leaf = leaf_4k(ops, root, va, &err);
+    if (err)
+        return err;
+    if (!leaf || !(*leaf & PTE_P))
+        return -ENOENT;
+    *leaf = pa | (flags & ~PTE_PS) | PTE_P;
+    return 0;
+}
+
+/* The 4 KiB leaf for va, splitting a 2 MiB page on the way; NULL when unmapped. */
+static pte_t *leaf_4k(const struct pt_ops *ops, uint64_t root, uint64_t va, int *err)
+{
+    pte_t *table = ops->table_ptr(ops->ctx, root);
+    for (int level = 3; level > 0; level--) {
+        pte_t *e = &table[pt_index(va, level)];
+        if (!(*e & PTE_P))
+            return NULL;
+        if (*e & PTE_PS) {
+            *err = level == 1 ? split_2m(ops, e) : -EINVAL;
+            if (*err)
+                return NULL;
+        }
+        table = ops->table_ptr(ops->ctx, *e & PTE_ADDR_MASK);
+    }
+    return &table[pt_index(va, 0)];
+}
+
+int pt_unmap(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t size)
+{
+    if ((va | size) & (PT_SIZE_4K - 1))
+        return -EINVAL;
+    for (uint64_t off = 0; off < size; off += PT_SIZE_4K) {
+        int err = 0;
+        pte_t *leaf = leaf_4k(ops, root, va + off, &err);
+        if (err)
+            return err;
+        if (leaf)
+            *leaf = 0;
+    }
+    return 0;
+}

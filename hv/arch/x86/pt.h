@@ -39,6 +39,15 @@ struct pt_ops {
 int pt_map(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t pa, uint64_t size,
            uint64_t flags, bool allow_2m);
 
+/* Points the 4 KiB page at va to pa with leaf flags `flags`, splitting a 2 MiB page
+ * that covers it into 512 4 KiB entries with the same mapping first. The page must
+ * be mapped already. Returns 0, -ENOMEM, -EINVAL or -ENOENT (not mapped). */
+int pt_remap_4k(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t pa, uint64_t flags);
+
+/* Removes the 4 KiB mappings of [va, va + size), splitting 2 MiB pages that are
+ * only partly covered; unmapped pages are skipped. Returns 0 or -ENOMEM / -EINVAL. */
+int pt_unmap(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t size);
+
 /* Walks the tables: returns the leaf entry for va (0 if not mapped) and its page size. */
 pte_t pt_lookup(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t *page_size);
 

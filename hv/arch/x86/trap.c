@@ -46,11 +46,16 @@ void trap_dispatch(struct trap_frame *f)
     }
     if (v < 32)
         host_exception(f);
+    trap_run_irq(v);
+}
+
+void trap_run_irq(uint8_t v)
+{
     stats.host_irqs++;
-    if (irq_handlers[v])
+    if (irq_handlers[v]) {
         irq_handlers[v](v);
-    else {
-        log_line("unexpected interrupt vector %u", v);
-        x2apic_eoi();
+        return;
     }
+    log_line("unexpected interrupt vector %u", v);
+    x2apic_eoi();
 }

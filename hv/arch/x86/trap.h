@@ -16,5 +16,7 @@ typedef void (*irq_handler_fn)(uint8_t vector);
 /* Installs the handler that runs for `vector` (>= 32); the handler must EOI. */
 void trap_set_irq_handler(uint8_t vector, irq_handler_fn fn);
 void trap_dispatch(struct trap_frame *f);
+/* Runs the handler of an interrupt eli took as an exit rather than through its IDT. */
+void trap_run_irq(uint8_t vector);
 
 #endif

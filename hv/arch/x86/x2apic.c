@@ -42,11 +42,51 @@ int x2apic_in_service(uint8_t vector)
     return (int)(rdmsr(X2APIC_ISR0 + vector / 32) >> (vector % 32) & 1);
 }
 
+/* The host clock: one one-shot APIC timer serves both eli's periodic tick and the
+ * guest's next virtual-timer deadline, whichever comes first. */
+static uint64_t tick_period_tsc, next_tick_tsc, guest_deadline_tsc;
+
+static void timer_program(uint64_t now)
+{
+    uint64_t deadline = next_tick_tsc;
+    if (guest_deadline_tsc && guest_deadline_tsc < deadline)
+        deadline = guest_deadline_tsc;
+    uint64_t delta = deadline > now ? deadline - now : 1;
+    uint64_t count = delta * timing.apic_hz / timing.tsc_hz;
+    wrmsr(X2APIC_TIMER_ICR, count ? (count > 0xffffffffu ? 0xffffffffu : count) : 1);
+}
+
+/* Counts one serviced tick per interrupt that finds a tick due; ticks that could
+ * not be serviced in time (interrupts held off) count as missed, and the worst
+ * lateness is kept: both show whether eli kept control. */
 static void on_tick(uint8_t vector)
 {
     (void)vector;
-    stats.ticks++;
+    uint64_t now = rdtsc();
+    if (now >= next_tick_tsc) {
+        uint64_t late = now - next_tick_tsc;
+        stats.ticks++;
+        stats.ticks_missed += late / tick_period_tsc;
+        if (late > stats.tick_late_max)
+            stats.tick_late_max = late;
+        next_tick_tsc += (late / tick_period_tsc + 1) * tick_period_tsc;
+    }
+    if (guest_deadline_tsc && guest_deadline_tsc <= now)
+        guest_deadline_tsc = 0; /* due: the exit this interrupt causes delivers it */
+    timer_program(now);
     x2apic_eoi();
+}
+
+void hostclock_set_guest_deadline(uint64_t tsc)
+{
+    uint64_t flags = read_rflags();
+    irq_disable();
+    bool sooner = tsc && (!guest_deadline_tsc || tsc < guest_deadline_tsc) && tsc < next_tick_tsc;
+    guest_deadline_tsc = tsc;
+    if (sooner)
+        timer_program(rdtsc());
+    if (flags & RFLAGS_IF)
+        irq_enable();
 }
 
 static void on_spurious(uint8_t vector)
@@ -73,10 +113,11 @@ void x2apic_timer_start(uint32_t hz)
     uint64_t start = rdmsr(X2APIC_TIMER_CCR);
     pit_wait_us(CALIBRATION_US);
     uint64_t elapsed = start - rdmsr(X2APIC_TIMER_CCR);
-    uint64_t apic_hz = elapsed * (1000000 / CALIBRATION_US);
-    timing.apic_hz = apic_hz;
+    timing.apic_hz = elapsed * (1000000 / CALIBRATION_US);
     timing.tick_hz = hz;
     wrmsr(X2APIC_TIMER_ICR, 0);
-    wrmsr(X2APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_ELI_TIMER);
-    wrmsr(X2APIC_TIMER_ICR, apic_hz / hz ? apic_hz / hz : 1);
+    tick_period_tsc = timing.tsc_hz / hz;
+    next_tick_tsc = rdtsc() + tick_period_tsc;
+    wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot */
+    timer_program(rdtsc());
 }

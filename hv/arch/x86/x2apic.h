@@ -30,7 +30,6 @@
 #define APIC_BASE_EN (1ull << 11)
 
 #define APIC_LVT_MASKED (1u << 16)
-#define APIC_LVT_PERIODIC (1u << 17)
 #define APIC_SVR_ENABLE (1u << 8)
 
 /* eli's own vectors: kept at the top so that guests' usual vectors are free */
@@ -41,8 +40,10 @@
 int x2apic_init(void);
 void x2apic_eoi(void);
 uint32_t x2apic_id(void);
-/* Starts the periodic host tick at hz, calibrated against the PIT. */
+/* Starts the host tick at hz (calibrated against the PIT). */
 void x2apic_timer_start(uint32_t hz);
+/* Also fire at TSC value tsc (the guest's next virtual-timer expiry); 0 = none. */
+void hostclock_set_guest_deadline(uint64_t tsc);
 /* Whether vector is set in the in-service register. */
 int x2apic_in_service(uint8_t vector);
 

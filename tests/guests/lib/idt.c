@@ -21,7 +21,8 @@ struct idt_gate {
 
 extern const char isr_stubs[];
 
-static struct idt_gate idt[256] __attribute__((aligned(16)));
+/* a page of its own, as Linux keeps idt_table: nothing else shares its page */
+static struct idt_gate idt[256] __attribute__((aligned(4096)));
 static interrupt_handler handlers[256];
 
 static void set_gate(unsigned vector, uintptr_t entry)

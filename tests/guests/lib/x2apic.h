@@ -88,6 +88,17 @@ static inline void x2apic_eoi(void)
 	wrmsr(X2APIC_EOI, 0);
 }
 
+/* Whether vector's bit is set in the in-service (ISR) or request (IRR) register. */
+static inline bool x2apic_isr_test(uint8_t vector)
+{
+	return (rdmsr(X2APIC_ISR0 + vector / 32) >> (vector % 32)) & 1;
+}
+
+static inline bool x2apic_irr_test(uint8_t vector)
+{
+	return (rdmsr(X2APIC_IRR0 + vector / 32) >> (vector % 32)) & 1;
+}
+
 static inline void x2apic_self_ipi(uint8_t vector)
 {
 	wrmsr(X2APIC_SELF_IPI, vector);

@@ -4,12 +4,16 @@
 #include "arch/x86/pt.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/svm/exitcode.h"
+#include "arch/x86/svm/msrpm.h"
+#include "arch/x86/svm/vcpu.h"
+#include "arch/x86/x2apic.h"
 #include "arch/x86/svm/vmcb.h"
 #include "core/console.h"
 #include "core/errno.h"
 #include "core/fmt.h"
 #include "core/guest.h"
 #include "core/mm.h"
+#include "core/vm.h"
 #include "core/panic.h"
 #include "core/stats.h"
 #include "dev/ioport.h"
@@ -18,23 +22,15 @@
 #define CPUID_8000_000A_EDX_NP (1u << 0)
 #define VM_CR_SVMDIS (1ull << 4)
 #define IOPM_PAGES 3
-#define MSRPM_PAGES 2
 #define GUEST_ASID 1
 #define EXCP_UD 6
 #define EXCP_GP 13
+#define EXCP_NP 11
 
 void svm_vmrun(struct guest_gprs *gprs, uint64_t vmcb_pa, uint64_t host_save_pa);
 void svm_vmsave(uint64_t pa);
 
-struct svm_vcpu {
-    struct vmcb *vmcb;
-    struct guest_gprs gprs;
-    uint64_t host_save_pa;
-    uint64_t npt_root;
-    struct guest *guest;
-};
-
-static struct svm_vcpu vcpu;
+struct svm_vcpu vcpu;
 
 int svm_hw_init(char *err, size_t errlen)
 {
@@ -93,6 +89,37 @@ static int npt_build(struct svm_vcpu *v, const struct guest *g)
     return pt_map(&npt_ops, v->npt_root, 0, g->ram_hpa, g->mem.size, PTE_RW | PTE_US, true);
 }
 
+int svm_npt_map_page(struct svm_vcpu *v, uint64_t gpa, uint64_t hpa, bool writable)
+{
+    int rc = pt_remap_4k(&npt_ops, v->npt_root, gpa, hpa, PTE_US | (writable ? PTE_RW : 0));
+    v->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL; /* QEMU caches translations */
+    return rc;
+}
+
+static bool overlaps_ram(uint64_t gpa, uint64_t size)
+{
+    return gpa < vcpu.guest->mem.size || gpa + size < gpa;
+}
+
+int vm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+    if (overlaps_ram(gpa, size))
+        return -EINVAL;
+    int rc = pt_map(&npt_ops, vcpu.npt_root, gpa, hpa, size, PTE_RW | PTE_US | PTE_PCD | PTE_PWT,
+                    false);
+    vcpu.vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    return rc;
+}
+
+int vm_unmap(uint64_t gpa, uint64_t size)
+{
+    if (overlaps_ram(gpa, size))
+        return -EINVAL;
+    int rc = pt_unmap(&npt_ops, vcpu.npt_root, gpa, size);
+    vcpu.vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    return rc;
+}
+
 /* ---- VMCB set-up ---- */
 
 static void load_seg(struct vmcb_seg *d, const struct x86_seg *s)
@@ -140,18 +167,27 @@ static int alloc_filled(uint64_t pages, uint64_t *pa)
 int svm_vcpu_init(struct guest *g, const struct x86_start_state *s)
 {
     uint64_t vmcb_pa = mm_alloc_zeroed(1, 1), iopm, msrpm;
-    if (!vmcb_pa || alloc_filled(IOPM_PAGES, &iopm) || alloc_filled(MSRPM_PAGES, &msrpm))
+    if (!vmcb_pa || alloc_filled(IOPM_PAGES, &iopm) || alloc_filled(MSRPM_SIZE / PAGE_SIZE, &msrpm))
         return -ENOMEM;
+    vcpu.msrpm = (uint8_t *)(uintptr_t)msrpm;
+    msrpm_init(vcpu.msrpm);
     int rc = npt_build(&vcpu, g);
     if (rc)
         return rc;
     struct vmcb *vmcb = (struct vmcb *)(uintptr_t)vmcb_pa;
     struct vmcb_control *c = &vmcb->control;
     vcpu.vmcb = vmcb;
+    vcpu.vmcb_pa = vmcb_pa;
     vcpu.guest = g;
     c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT |
                          INTERCEPT1_CPUID | INTERCEPT1_HLT | INTERCEPT1_INVLPGA |
-                         INTERCEPT1_IOIO_PROT | INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN;
+                         INTERCEPT1_IOIO_PROT | INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN |
+                         INTERCEPT1_IDTR_READ | INTERCEPT1_IDTR_WRITE;
+    /* CR8 is the TPR: with V_INTR_MASKING clear a guest write would reach the
+     * physical APIC (APM 15.21.4), so the virtual LAPIC serves it */
+    c->intercept_cr = INTERCEPT_CR8_READ | INTERCEPT_CR8_WRITE;
+    /* #NP: eli's own interrupts bounce out of direct mode this way */
+    c->intercept_exceptions = 1u << EXCP_NP;
     /* every SVM instruction: the guest must never own GIF */
     c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
                          INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
@@ -165,13 +201,17 @@ int svm_vcpu_init(struct guest *g, const struct x86_start_state *s)
     c->np_control = NP_ENABLE;
     c->ncr3 = vcpu.npt_root;
     load_start_state(&vmcb->save, s);
-    vcpu.gprs = (struct guest_gprs){ .rbx = s->rbx, .rdi = s->rdi };
+    vcpu.idtr_base = s->idtr.base;
+    vcpu.idtr_limit = s->idtr.limit;
+    vcpu.gprs.r[GPR_RBX] = s->rbx;
+    vcpu.gprs.r[GPR_RDI] = s->rdi;
+    svm_eli_init(&vcpu);
     return 0;
 }
 
 /* ---- exits ---- */
 
-static void inject_exception(struct svm_vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+void svm_inject_exception(struct svm_vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
     v->vmcb->control.eventinj = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
                                 (has_error ? EVENT_ERROR_VALID | (uint64_t)error << 32 : 0);
@@ -182,7 +222,7 @@ static void skip_insn(struct svm_vcpu *v, unsigned len)
     v->vmcb->save.rip += len;
 }
 
-static void dump_vmcb(const struct vmcb *vm)
+void svm_dump_vmcb(const struct vmcb *vm)
 {
     const struct vmcb_control *c = &vm->control;
     const struct vmcb_save *s = &vm->save;
@@ -210,13 +250,13 @@ static void handle_nothing(struct svm_vcpu *v)
 
 static void handle_cpuid(struct svm_vcpu *v)
 {
-    uint32_t leaf = (uint32_t)v->vmcb->save.rax, sub = (uint32_t)v->gprs.rcx, r[4];
+    uint32_t leaf = (uint32_t)v->vmcb->save.rax, sub = (uint32_t)v->gprs.r[GPR_RCX], r[4];
     cpuid(leaf, sub, r);
     cpuid_filter(leaf, sub, r);
     v->vmcb->save.rax = r[0];
-    v->gprs.rbx = r[1];
-    v->gprs.rcx = r[2];
-    v->gprs.rdx = r[3];
+    v->gprs.r[GPR_RBX] = r[1];
+    v->gprs.r[GPR_RCX] = r[2];
+    v->gprs.r[GPR_RDX] = r[3];
     skip_insn(v, 2);
 }
 
@@ -240,12 +280,16 @@ static uint64_t *msr_field(struct vmcb_save *s, uint32_t msr)
 }
 
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
-#define APIC_BASE_DEFAULT (0xFEE00000ull | (1ull << 11) | (1ull << 8))
 
 /* Returns false when the guest must get #GP. */
 static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
 {
     struct vmcb_save *s = &v->vmcb->save;
+    int rc = vlapic_msr_read(&v->guest->lapic, msr, val);
+    if (rc == 0 && msr >= X2APIC_ISR0 && msr < X2APIC_ISR0 + 8)
+        *val = eli_guest_isr_word(&v->guest->eli, msr - X2APIC_ISR0);
+    if (rc != -ENOENT)
+        return rc == 0;
     uint64_t *f = msr_field(s, msr);
     if (f) {
         *val = *f;
@@ -258,9 +302,6 @@ static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_IA32_TSC:
         *val = rdtsc();
         return true;
-    case MSR_IA32_APIC_BASE:
-        *val = APIC_BASE_DEFAULT;
-        return true;
     default:
         return false;
     }
@@ -269,6 +310,9 @@ static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
 static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
 {
     struct vmcb_save *s = &v->vmcb->save;
+    int rc = vlapic_msr_write(&v->guest->lapic, msr, val);
+    if (rc != -ENOENT)
+        return rc == 0;
     uint64_t *f = msr_field(s, msr);
     if (f) {
         *f = val;
@@ -298,16 +342,16 @@ static void log_msr_once(uint32_t msr, bool write)
 
 static void handle_msr(struct svm_vcpu *v)
 {
-    uint32_t msr = (uint32_t)v->gprs.rcx;
+    uint32_t msr = (uint32_t)v->gprs.r[GPR_RCX];
     bool write = v->vmcb->control.exitinfo1 == 1, ok;
     if (write) {
-        ok = msr_write(v, msr, (v->vmcb->save.rax & 0xffffffffu) | v->gprs.rdx << 32);
+        ok = msr_write(v, msr, (v->vmcb->save.rax & 0xffffffffu) | v->gprs.r[GPR_RDX] << 32);
     } else {
         uint64_t val = 0;
         ok = msr_read(v, msr, &val);
         if (ok) {
             v->vmcb->save.rax = (uint32_t)val;
-            v->gprs.rdx = val >> 32;
+            v->gprs.r[GPR_RDX] = val >> 32;
         }
     }
     if (ok) {
@@ -315,7 +359,7 @@ static void handle_msr(struct svm_vcpu *v)
         return;
     }
     log_msr_once(msr, write);
-    inject_exception(v, EXCP_GP, true, 0);
+    svm_inject_exception(v, EXCP_GP, true, 0);
 }
 
 static void handle_ioio(struct svm_vcpu *v)
@@ -344,8 +388,14 @@ static void handle_hlt(struct svm_vcpu *v)
                  (unsigned long long)(v->vmcb->save.rip - 1));
         run_end(EXIT_GUEST_ENDED, "halt-with-interrupts-off");
     }
-    /* idle until the next event; eli's own interrupts run meanwhile */
-    safe_halt();
+    /* idle until the guest has something to take; eli's own interrupts (and the
+     * assigned device's, which become the guest's) run meanwhile */
+    while (vlapic_pending(&v->guest->lapic) < 0) {
+        hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
+        if (vlapic_pending(&v->guest->lapic) >= 0)
+            break;
+        safe_halt();
+    }
 }
 
 static void handle_shutdown(struct svm_vcpu *v)
@@ -353,7 +403,7 @@ static void handle_shutdown(struct svm_vcpu *v)
     log_line("guest triple fault (shutdown) at rip 0x%llx, exitintinfo 0x%llx",
              (unsigned long long)v->vmcb->save.rip,
              (unsigned long long)v->vmcb->control.exitintinfo);
-    dump_vmcb(v->vmcb);
+    svm_dump_vmcb(v->vmcb);
     run_end(EXIT_GUEST_ENDED, "triple-fault");
 }
 
@@ -361,6 +411,10 @@ static void handle_npf(struct svm_vcpu *v)
 {
     uint64_t gpa = v->vmcb->control.exitinfo2, err = v->vmcb->control.exitinfo1;
     const char *kind = err & NPF_FETCH ? "fetch" : err & NPF_WRITE ? "write" : "read";
+    if ((err & NPF_WRITE) && svm_eli_idt_write(v, gpa))
+        return;
+    if (!(err & NPF_FETCH) && svm_emulate_mmio(v, gpa))
+        return;
     if (gpa < v->guest->mem.size)
         panic("nested page fault inside guest RAM at gpa 0x%llx (error 0x%llx)",
               (unsigned long long)gpa, (unsigned long long)err);
@@ -369,10 +423,20 @@ static void handle_npf(struct svm_vcpu *v)
     run_end(EXIT_GUEST_ENDED, "outside-ram");
 }
 
+static void handle_cr8_read(struct svm_vcpu *v)
+{
+    svm_handle_cr8(v, false);
+}
+
+static void handle_cr8_write(struct svm_vcpu *v)
+{
+    svm_handle_cr8(v, true);
+}
+
 static void handle_vm_insn(struct svm_vcpu *v)
 {
     /* with SVM hidden, these raise #UD as on a CPU without it */
-    inject_exception(v, EXCP_UD, false, 0);
+    svm_inject_exception(v, EXCP_UD, false, 0);
 }
 
 static const exit_handler_fn exit_handlers[] = {
@@ -384,13 +448,16 @@ static const exit_handler_fn exit_handlers[] = {
     [SVM_EXIT_VMLOAD] = handle_vm_insn,  [SVM_EXIT_VMSAVE] = handle_vm_insn,
     [SVM_EXIT_STGI] = handle_vm_insn,    [SVM_EXIT_CLGI] = handle_vm_insn,
     [SVM_EXIT_SKINIT] = handle_vm_insn,  [SVM_EXIT_INVLPGA] = handle_vm_insn,
+    [SVM_EXIT_IDTR_READ] = svm_handle_dtr, [SVM_EXIT_IDTR_WRITE] = svm_handle_dtr,
+    [SVM_EXIT_EXCP_BASE + EXCP_NP] = svm_handle_np, [SVM_EXIT_VINTR] = svm_handle_vintr,
+    [SVM_EXIT_CR8_READ] = handle_cr8_read, [SVM_EXIT_CR8_WRITE] = handle_cr8_write,
 };
 
 static void handle_unknown(struct svm_vcpu *v)
 {
     char name[24];
     uint64_t code = v->vmcb->control.exitcode;
-    dump_vmcb(v->vmcb);
+    svm_dump_vmcb(v->vmcb);
     if (code == SVM_EXIT_INVALID)
         panic("VMRUN refused the guest state (exit code -1)");
     log_line("unhandled exit %s (code 0x%llx) at rip 0x%llx", svm_exit_name(code, name, sizeof(name)),
@@ -416,13 +483,15 @@ void svm_run(struct guest *g)
     (void)g;
     uint64_t vmcb_pa = (uint64_t)(uintptr_t)vcpu.vmcb;
     stats.run_start_tsc = rdtsc();
-    stats.ticks = 0;
+    stats.ticks = stats.ticks_missed = stats.tick_late_max = 0;
     for (;;) {
+        svm_eli_before_entry(&vcpu);
         uint64_t t0 = rdtsc();
         svm_vmrun(&vcpu.gprs, vmcb_pa, vcpu.host_save_pa);
         stats.guest_cycles += rdtsc() - t0;
         vcpu.vmcb->control.tlb_control = 0;
         vcpu.vmcb->control.eventinj = 0;
+        svm_eli_after_exit(&vcpu);
         dispatch_exit(&vcpu);
     }
 }

@@ -106,6 +106,10 @@ _Static_assert(offsetof(struct vmcb_save, cr2) == 0x240, "cr2");
 _Static_assert(offsetof(struct vmcb_save, g_pat) == 0x268, "g_pat");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 
+/* intercept_cr (offset 0x000) */
+#define INTERCEPT_CR8_READ (1u << 8)
+#define INTERCEPT_CR8_WRITE (1u << 24)
+
 /* intercept_misc1 (APM table B-1, offset 0x00C) */
 #define INTERCEPT1_INTR (1u << 0)
 #define INTERCEPT1_NMI (1u << 1)
@@ -132,7 +136,11 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define INTERCEPT2_SKINIT (1u << 6)
 #define INTERCEPT2_XSETBV (1u << 13)
 
+#define VINTR_V_IRQ (1ull << 8)
+#define VINTR_V_IGN_TPR (1ull << 20)
 #define VINTR_V_INTR_MASKING (1ull << 24)
+#define VINTR_VECTOR_SHIFT 32
+#define INTERRUPT_SHADOW (1ull << 0)
 #define NP_ENABLE (1ull << 0)
 #define TLB_CONTROL_FLUSH_ALL 1u
 

@@ -1,0 +1,282 @@
+#include "dev/assign.h"
+#include "arch/x86/trap.h"
+#include "arch/x86/x2apic.h"
+#include "core/console.h"
+#include "core/errno.h"
+#include "core/fmt.h"
+#include "core/guest.h"
+#include "core/mmio.h"
+#include "core/vm.h"
+#include "dev/vpci.h"
+#include <string.h>
+
+#define PAGE 4096ull
+#define MSI_ADDR_BASE 0xFEE00000ull
+#define MSI_ADDR_MASK 0xFFF00000ull
+#define MSI_ADDR_DEST_SHIFT 12
+#define MSI_DATA_VECTOR_MASK 0xFFu
+#define MSI_DATA_DELIVERY_SHIFT 8
+#define MSI_DATA_DELIVERY_MASK 0x7u
+#define MSI_DELIVERY_FIXED 0u
+#define MSI_DELIVERY_LOWEST 1u
+#define MAX_VECTORS 32
+
+struct assigned {
+    struct guest *guest;
+    pci_bdf_t bdf;
+    struct pci_bar bars[PCI_NUM_BARS];
+    unsigned msi_cap, msix_cap;
+    struct pci_msix_info msix;
+    uint64_t msix_table_pa;
+    uint64_t msix_table_gpa;   /* where the trapped table page(s) are, 0: not mapped */
+    uint64_t msix_table_bytes;
+    struct vpci_dev vdev;
+    struct vpci vpci;
+    int phys_vec[MAX_VECTORS]; /* per MSI/MSI-X index, 0: none */
+};
+
+static struct assigned dev;
+static struct vpci bus_only;
+static struct vpci *bus = &bus_only;
+
+static uint32_t phys_cfg_read(void *ctx, unsigned off, unsigned size)
+{
+    const struct assigned *a = ctx;
+    return pci_cfg_read(a->bdf, off, size);
+}
+
+static void phys_command(void *ctx, uint16_t cmd)
+{
+    const struct assigned *a = ctx;
+    pci_cfg_write(a->bdf, PCI_COMMAND, 2, cmd);
+}
+
+static int table_read(void *ctx, uint64_t off, unsigned size, uint64_t *val)
+{
+    return vpci_msix_table_read(&((struct assigned *)ctx)->vdev, off, size, val);
+}
+
+static int table_write(void *ctx, uint64_t off, unsigned size, uint64_t val)
+{
+    return vpci_msix_table_write(&((struct assigned *)ctx)->vdev, off, size, val);
+}
+
+/* The pages of [base, base + size) that hold the MSI-X table, if this BAR has it. */
+static bool table_pages(const struct assigned *a, unsigned bar, uint64_t *off, uint64_t *len)
+{
+    if (!a->msix_cap || a->msix.table_bir != bar)
+        return false;
+    *off = a->msix.table_off & ~(PAGE - 1);
+    uint64_t end = a->msix.table_off + (uint64_t)a->msix.nvec * 16;
+    *len = ((end + PAGE - 1) & ~(PAGE - 1)) - *off;
+    return true;
+}
+
+/* Maps the BAR straight through, except the MSI-X table, which eli emulates. */
+static int bar_map(void *ctx, unsigned bar, uint64_t guest_base, uint64_t size, uint64_t host_base,
+                   bool enable)
+{
+    struct assigned *a = ctx;
+    uint64_t toff = 0, tlen = 0;
+    bool has_table = table_pages(a, bar, &toff, &tlen);
+    uint64_t map_size = (size + PAGE - 1) & ~(PAGE - 1);
+    if (a->bars[bar].flags & PCI_BAR_IO)
+        return 0; /* port I/O BARs are not passed through */
+    if (!enable) {
+        if (has_table && a->msix_table_gpa) {
+            mmio_unregister(a->msix_table_gpa);
+            a->msix_table_gpa = 0;
+        }
+        return vm_unmap(guest_base, map_size);
+    }
+    int rc = vm_map_mmio(guest_base, host_base, map_size);
+    if (!rc && has_table) {
+        rc = vm_unmap(guest_base + toff, tlen);
+        if (!rc)
+            rc = mmio_register(guest_base + toff, tlen, table_read, table_write, a, "msix-table");
+        a->msix_table_gpa = rc ? 0 : guest_base + toff;
+        a->msix_table_bytes = tlen;
+    }
+    if (rc)
+        log_line("cannot map BAR%u of the assigned device at guest 0x%llx (error %d)", bar,
+                 (unsigned long long)guest_base, rc);
+    return rc;
+}
+
+static void irq_enable(void *ctx, enum vpci_irq_kind kind, bool on)
+{
+    struct assigned *a = ctx;
+    if (kind == VPCI_MSI && a->msi_cap)
+        pci_msi_enable(a->bdf, a->msi_cap, on);
+    else if (kind == VPCI_MSIX && a->msix_cap)
+        pci_msix_control(a->bdf, a->msix_cap, on, false);
+}
+
+static void on_assigned_irq(uint8_t vector)
+{
+    eli_on_host_irq(&dev.guest->eli, vector);
+}
+
+/* The message the guest wrote must name its own APIC and an ordinary vector:
+ * NMI, SMI, INIT or ExtINT messages are never let through. */
+static int guest_vector_of(uint64_t addr, uint32_t data)
+{
+    unsigned delivery = data >> MSI_DATA_DELIVERY_SHIFT & MSI_DATA_DELIVERY_MASK;
+    unsigned vector = data & MSI_DATA_VECTOR_MASK;
+    if ((addr & MSI_ADDR_MASK) != MSI_ADDR_BASE)
+        return -EINVAL;
+    if (delivery != MSI_DELIVERY_FIXED && delivery != MSI_DELIVERY_LOWEST)
+        return -EPERM;
+    if (vector < 16)
+        return -EINVAL;
+    return (int)vector;
+}
+
+static void program_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned index, uint8_t p,
+                         bool enabled)
+{
+    uint64_t addr = MSI_ADDR_BASE | (uint64_t)x2apic_id() << MSI_ADDR_DEST_SHIFT;
+    if (kind == VPCI_MSI) {
+        if (enabled)
+            pci_msi_program(a->bdf, a->msi_cap, addr, p);
+        return;
+    }
+    if (enabled)
+        pci_msix_entry_program(a->msix_table_pa, index, addr, p, false);
+    else
+        pci_msix_entry_mask(a->msix_table_pa, index, true);
+}
+
+static void msi_update(void *ctx, enum vpci_irq_kind kind, unsigned index, bool enabled,
+                       uint64_t guest_addr, uint32_t guest_data)
+{
+    struct assigned *a = ctx;
+    if (index >= MAX_VECTORS)
+        return;
+    if (!enabled) {
+        program_phys(a, kind, index, 0, false);
+        return;
+    }
+    int g = guest_vector_of(guest_addr, guest_data);
+    if (g < 0) {
+        log_line("guest MSI%s %u: address 0x%llx data 0x%x refused (%s); the vector stays masked",
+                 kind == VPCI_MSIX ? "-X" : "", index, (unsigned long long)guest_addr, guest_data,
+                 g == -EPERM ? "not a fixed-delivery interrupt" : "not an interrupt to its APIC");
+        program_phys(a, kind, index, 0, false);
+        return;
+    }
+    int p = eli_assign_vector(&a->guest->eli, (uint8_t)g);
+    if (p < 0) {
+        log_line("no physical vector free for guest vector 0x%x", g);
+        return;
+    }
+    if (p != g && a->phys_vec[index] != p)
+        log_line("guest vector 0x%x collides with eli's vectors: carried as physical 0x%x", g, p);
+    a->phys_vec[index] = p;
+    trap_set_irq_handler((uint8_t)p, on_assigned_irq);
+    program_phys(a, kind, index, (uint8_t)p, true);
+}
+
+static uint64_t pba_read(void *ctx, uint64_t offset, unsigned size)
+{
+    const struct assigned *a = ctx;
+    const struct pci_bar *b = &a->bars[a->msix.pba_bir];
+    volatile const uint8_t *p = (volatile const uint8_t *)(uintptr_t)(b->base + a->msix.pba_off + offset);
+    return size == 8 ? *(volatile const uint64_t *)p : *(volatile const uint32_t *)p;
+}
+
+static int ecam_read(void *ctx, uint64_t off, unsigned size, uint64_t *val)
+{
+    (void)ctx;
+    *val = vpci_ecam_read(bus, off, size);
+    return 0;
+}
+
+static int ecam_write(void *ctx, uint64_t off, unsigned size, uint64_t val)
+{
+    (void)ctx;
+    vpci_ecam_write(bus, off, size, (uint32_t)val);
+    return 0;
+}
+
+static void register_ecam(void)
+{
+    mmio_register(ASSIGN_ECAM_BASE, ASSIGN_ECAM_SIZE, ecam_read, ecam_write, NULL, "ecam");
+}
+
+void assign_bus_only(struct guest *g)
+{
+    (void)g;
+    vpci_init(&bus_only, NULL);
+    bus = &bus_only;
+    register_ecam();
+}
+
+static int probe_msix(struct assigned *a, char *err, size_t errlen)
+{
+    a->msix_cap = pci_find_cap(a->bdf, PCI_CAP_ID_MSIX);
+    if (!a->msix_cap)
+        return 0;
+    if (pci_msix_info(a->bdf, a->msix_cap, &a->msix) ||
+        pci_msix_table_pa(a->bars, &a->msix, &a->msix_table_pa)) {
+        fmt_snprintf(err, errlen, "the device's MSI-X table is not in a memory BAR");
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < a->msix.nvec; i++)
+        pci_msix_entry_mask(a->msix_table_pa, i, true);
+    return 0;
+}
+
+int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen)
+{
+    struct assigned *a = &dev;
+    char name[16];
+    pci_bdf_format(bdf, name);
+    memset(a, 0, sizeof(*a));
+    a->guest = g;
+    a->bdf = bdf;
+    if ((pci_cfg_read(bdf, PCI_VENDOR_ID, 2) & 0xFFFF) == PCI_VENDOR_NONE) {
+        fmt_snprintf(err, errlen, "assign=%s: no PCI function there", name);
+        return -ENODEV;
+    }
+    int rc = pci_bars_probe(bdf, a->bars);
+    if (rc < 0)
+        fmt_snprintf(err, errlen, "assign=%s: cannot size its BARs (%d)", name, rc);
+    rc = rc < 0 ? rc : 0;
+    if (!rc) {
+        a->msi_cap = pci_find_cap(bdf, PCI_CAP_ID_MSI);
+        if (a->msi_cap)
+            pci_msi_enable(bdf, a->msi_cap, false);
+        rc = probe_msix(a, err, errlen);
+    }
+    if (!rc && !a->msi_cap && !a->msix_cap) {
+        fmt_snprintf(err, errlen, "assign=%s: the device has neither MSI nor MSI-X", name);
+        rc = -EOPNOTSUPP;
+    }
+    const struct vpci_ops ops = { phys_cfg_read, phys_command, bar_map, irq_enable, msi_update,
+                                  pba_read, a };
+    if (!rc && (rc = vpci_dev_init(&a->vdev, ASSIGN_GUEST_SLOT, &ops, a->bars)) != 0)
+        fmt_snprintf(err, errlen, "assign=%s: cannot virtualize its configuration space (%d)", name, rc);
+    if (rc)
+        return rc;
+    vpci_init(&a->vpci, &a->vdev);
+    bus = &a->vpci;
+    register_ecam();
+    log_line("assigned %s (%04x:%04x) to the guest as 00:%02x.0; MSI %s, MSI-X %u vector(s)", name,
+             a->vdev.id & 0xFFFF, a->vdev.id >> 16, ASSIGN_GUEST_SLOT, a->msi_cap ? "yes" : "no",
+             a->msix_cap ? a->msix.nvec : 0);
+    return 0;
+}
+
+bool assign_owns_port(uint16_t port, unsigned size)
+{
+    return port >= VPCI_CF8_PORT && port + size <= VPCI_CF8_PORT + VPCI_PORTS;
+}
+
+void assign_port_access(uint16_t port, unsigned size, bool in, uint32_t *val)
+{
+    if (in)
+        vpci_port_read(bus, port, size, val);
+    else
+        vpci_port_write(bus, port, size, *val);
+}

@@ -1,0 +1,177 @@
+#include "eli/eli.h"
+#include "core/errno.h"
+#include <string.h>
+
+static bool bit_test(const uint64_t *map, uint8_t v)
+{
+    return map[v / 64] >> (v % 64) & 1;
+}
+
+static void bit_set(uint64_t *map, uint8_t v, bool on)
+{
+    if (on)
+        map[v / 64] |= 1ull << (v % 64);
+    else
+        map[v / 64] &= ~(1ull << (v % 64));
+}
+
+static void eoi_hook(void *ctx)
+{
+    eli_on_guest_eoi(ctx);
+}
+
+void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const struct eli_phys_ops *phys,
+              const uint8_t *host_vectors, unsigned nhost)
+{
+    memset(e, 0, sizeof(*e));
+    e->mode = mode;
+    e->lapic = lapic;
+    e->phys = phys;
+    vecmap_init(&e->vecs, host_vectors, nhost);
+    lapic->eoi_hook = eoi_hook;
+    lapic->hook_ctx = e;
+    e->no_direct_reason = mode == ELI_MODE_BASELINE ? "baseline mode" : "the guest has loaded no IDT";
+}
+
+int eli_assign_vector(struct eli *e, uint8_t g)
+{
+    int p = vecmap_map(&e->vecs, g);
+    if (p >= 0)
+        e->shadow_valid = false; /* the new vector needs its gate */
+    return p;
+}
+
+void eli_on_host_irq(struct eli *e, uint8_t p)
+{
+    int g = vecmap_guest(&e->vecs, p);
+    /* A guest whose APIC is off drops the interrupt: complete it here, or the
+     * physical in-service bit would block its priority class for good. */
+    if (g < 0 || !(e->lapic->svr & (1u << 8))) {
+        e->phys->eoi();
+        return;
+    }
+    bit_set(e->phys_backed, (uint8_t)g, true);
+    vlapic_accept(e->lapic, (uint8_t)g);
+}
+
+/* The highest guest vector delivered directly and still in service in the
+ * physical APIC (not through an injection eli tracks), or -1. */
+static int highest_direct_in_service(const struct eli *e)
+{
+    for (int g = 255; g >= VEC_FIRST_EXTERNAL; g--) {
+        int p = vecmap_phys(&e->vecs, (uint8_t)g);
+        if (p >= 0 && !bit_test(e->phys_backed, (uint8_t)g) && e->phys->in_service((uint8_t)p))
+            return g;
+    }
+    return -1;
+}
+
+/* The guest's EOI ends its highest-priority in-service interrupt, whichever APIC
+ * holds it: a directly delivered one is in the physical ISR only, a virtual one in
+ * the virtual ISR only, an injected assigned one in both (SDM vol. 3, 11.8.5). */
+void eli_on_guest_eoi(struct eli *e)
+{
+    int direct = highest_direct_in_service(e);
+    int virt = vlapic_highest_isr(e->lapic);
+    e->n.eoi_exits++;
+    if (direct > virt) {
+        e->phys->eoi();
+        return;
+    }
+    if (virt < 0)
+        return; /* nothing in service: an APIC ignores the write */
+    vlapic_eoi(e->lapic);
+    if (bit_test(e->phys_backed, (uint8_t)virt)) {
+        bit_set(e->phys_backed, (uint8_t)virt, false);
+        e->phys->eoi();
+    }
+}
+
+void eli_on_lidt(struct eli *e, uint64_t base_gpa, uint32_t limit, bool long_mode)
+{
+    /* the shadow's limit is the full table: with a guest limit short of the
+     * exception vectors, faults would no longer escalate as the guest expects */
+    bool covers_exceptions = limit >= VEC_FIRST_EXTERNAL * IDT_GATE64_SIZE - 1;
+    e->shadow_valid = false;
+    e->guest_idt_valid = long_mode && base_gpa != ~0ull && covers_exceptions;
+    e->idt_base_gpa = base_gpa;
+    e->idt_limit = limit;
+    if (!long_mode)
+        e->no_direct_reason = "the guest's IDT is not a 64-bit one";
+    else if (base_gpa == ~0ull)
+        e->no_direct_reason = "the guest's IDT is not mapped in its page tables";
+    else if (!covers_exceptions)
+        e->no_direct_reason = "the guest's IDT does not cover the exception vectors";
+}
+
+void eli_on_idt_write(struct eli *e)
+{
+    e->shadow_valid = false;
+    e->hold_injection = true;
+    e->n.idt_writes++;
+}
+
+void eli_on_injected(struct eli *e, uint8_t vector)
+{
+    vlapic_ack(e->lapic, vector);
+    e->n.injected++;
+    if (bit_test(e->phys_backed, vector))
+        e->n.injected_assigned++;
+}
+
+void eli_on_shadow_built(struct eli *e)
+{
+    e->shadow_valid = true;
+    e->n.shadow_builds++;
+}
+
+uint32_t eli_guest_isr_word(const struct eli *e, unsigned word)
+{
+    uint32_t v = e->lapic->isr[word & 7];
+    for (unsigned bit = 0; bit < 32; bit++) {
+        unsigned g = (word & 7) * 32 + bit;
+        int p = vecmap_phys(&e->vecs, (uint8_t)g);
+        if (p >= 0 && !bit_test(e->phys_backed, (uint8_t)g) && e->phys->in_service((uint8_t)p))
+            v |= 1u << bit;
+    }
+    return v;
+}
+
+bool eli_is_host_bounce(const struct eli *e, uint8_t vector)
+{
+    return vecmap_host_owned(&e->vecs, vector) && e->phys->in_service(vector);
+}
+
+struct eli_plan eli_plan(struct eli *e, bool can_inject)
+{
+    int pending = vlapic_pending(e->lapic);
+    bool virt_busy = pending >= 0 || vlapic_highest_isr(e->lapic) >= 0;
+    struct eli_plan p = { false, false, -1, false };
+    /* after a write to the guest's IDT, one entry on its own IDT lets the write
+     * complete; the shadow is rebuilt at the next */
+    bool hold = e->hold_injection;
+    e->hold_injection = false;
+    p.direct = e->mode != ELI_MODE_BASELINE && e->guest_idt_valid && !virt_busy && !hold;
+    p.eoi_passthrough = p.direct && e->mode == ELI_MODE_FULL;
+    /* a virtual interrupt waits for the EOI of a higher-priority one the guest
+     * took directly (that EOI is intercepted outside direct mode) */
+    if (pending >= 0) {
+        int d = highest_direct_in_service(e);
+        if (d >= 0 && (pending & 0xf0) <= (d & 0xf0))
+            pending = -1;
+    }
+    if (!p.direct && pending >= 0) {
+        if (can_inject)
+            p.inject = pending;
+        else
+            p.window = true;
+    }
+    if (p.direct != e->direct) {
+        if (p.direct)
+            e->n.to_direct++;
+        else
+            e->n.to_injection++;
+        e->direct = p.direct;
+    }
+    return p;
+}

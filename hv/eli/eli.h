@@ -1,0 +1,101 @@
+/* The ELI state machine (docs/eli.md), arch-neutral.
+ *
+ * Direct mode: physical interrupts are not intercepted; the CPU reads the shadow
+ * IDT, so the assigned device's vectors reach the guest's handlers with no exit and
+ * eli's own vectors bounce out as #NP. In `eli` mode the guest's EOI is not
+ * intercepted either. Injection mode: the guest runs on its own IDT with physical
+ * interrupts and its EOI intercepted, as in traditional assignment, so eli can
+ * inject virtual interrupts; it goes back to direct mode once no virtual interrupt
+ * is pending or in service. `baseline` never leaves injection mode.
+ *
+ * The backend asks eli_plan() before every guest entry and applies the result; it
+ * reports what happened through the eli_on_* calls. */
+#ifndef ELI_ELI_ELI_H
+#define ELI_ELI_ELI_H
+#include "dev/vlapic.h"
+#include "eli/mode.h"
+#include "eli/shadow_idt.h"
+#include "eli/vecmap.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What the platform offers eli: the physical x2APIC, read and completed. */
+struct eli_phys_ops {
+    bool (*in_service)(uint8_t vector);  /* physical ISR bit */
+    void (*eoi)(void);                   /* physical EOI */
+};
+
+struct eli_counters {
+    uint64_t injected;        /* virtual interrupts eli injected */
+    uint64_t injected_assigned; /* of which assigned ones that arrived while eli ran */
+    uint64_t eoi_exits;       /* guest EOIs eli completed */
+    uint64_t bounces;         /* host interrupts that bounced out of guest mode as #NP */
+    uint64_t to_direct;       /* switches injection -> direct */
+    uint64_t to_injection;    /* switches direct -> injection */
+    uint64_t shadow_builds;
+    uint64_t idt_writes;      /* guest writes to its write-protected IDT */
+};
+
+struct eli {
+    enum eli_mode mode;
+    struct vlapic *lapic;
+    struct vecmap vecs;
+    const struct eli_phys_ops *phys;
+    bool direct;              /* the mode the guest last entered in */
+    bool guest_idt_valid;     /* the guest has loaded a 64-bit IDT we can shadow */
+    bool shadow_valid;        /* the shadow matches the guest's IDT */
+    bool hold_injection;      /* stay on the guest's own IDT for one entry */
+    uint64_t idt_base_gpa;    /* guest-physical address of the guest's IDT base */
+    uint32_t idt_limit;
+    uint64_t phys_backed[4];  /* guest vectors whose in-service instance is physical */
+    const char *no_direct_reason; /* why direct mode is unavailable, for the log */
+    struct eli_counters n;
+};
+
+/* What the backend must set up for the next guest entry. */
+struct eli_plan {
+    bool direct;          /* physical interrupts direct, shadow IDT mapped */
+    bool eoi_passthrough; /* the EOI MSR not intercepted */
+    int inject;           /* a vector to inject now (>= 0), or -1 */
+    bool window;          /* a vector waits: exit as soon as the guest can take it */
+};
+
+void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const struct eli_phys_ops *phys,
+              const uint8_t *host_vectors, unsigned nhost);
+
+/* The guest's device uses guest vector g: returns the physical vector to program. */
+int eli_assign_vector(struct eli *e, uint8_t g);
+
+/* An assigned physical vector p was taken by eli's own IDT (in host mode, or after
+ * an intercepted interrupt exit). eli must not EOI it: the guest's EOI will. */
+void eli_on_host_irq(struct eli *e, uint8_t p);
+
+/* The guest wrote its EOI register and the write was intercepted. */
+void eli_on_guest_eoi(struct eli *e);
+
+/* The guest loaded its IDT; base_gpa is where the base lies in guest-physical
+ * memory, or ~0 when its page is not mapped (long_mode false: not a 64-bit IDT). */
+void eli_on_lidt(struct eli *e, uint64_t base_gpa, uint32_t limit, bool long_mode);
+
+/* The guest wrote into a page of its IDT: the shadow is stale. */
+void eli_on_idt_write(struct eli *e);
+
+/* A vector the backend injected was delivered (the CPU took it). */
+void eli_on_injected(struct eli *e, uint8_t vector);
+
+/* The shadow was rebuilt from the guest's IDT. */
+void eli_on_shadow_built(struct eli *e);
+
+/* Decides the next entry. `can_inject`: the guest can take an interrupt now (IF set,
+ * no interrupt shadow, no event already pending). */
+struct eli_plan eli_plan(struct eli *e, bool can_inject);
+
+/* The guest's view of in-service register word `word` (vectors 32*word..+31): its
+ * virtual ISR and the assigned interrupts delivered directly and still in service in
+ * the physical APIC. */
+uint32_t eli_guest_isr_word(const struct eli *e, unsigned word);
+
+/* Whether the #NP for vector v, in direct mode, was one of eli's own interrupts. */
+bool eli_is_host_bounce(const struct eli *e, uint8_t vector);
+
+#endif
