@@ -19,7 +19,7 @@ HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S)
 HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HV_ASMS))
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
-.PHONY: all eli guests unit test test-unit test-system run setup clean
+.PHONY: all eli guests unit test test-unit test-system run bench demo setup clean
 all: eli guests unit
 
 eli: $(BUILD)/eli.elf
@@ -63,6 +63,14 @@ test: setup
 	@$(PYTHON) tools/test.py
 
 run: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/compare.py
+
+bench: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/compare.py --count 200000 --rates 1000,10000,50000 --out results/bench.json
+
+demo: setup
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/demo.py
 

@@ -142,16 +142,25 @@ bool eli_is_host_bounce(const struct eli *e, uint8_t vector)
     return vecmap_host_owned(&e->vecs, vector) && e->phys->in_service(vector);
 }
 
+/* Whether the shadow's gate slot v differs from the guest's gate v: eli's own
+ * vectors, and the slots of remapped vectors. */
+static bool slot_differs(const struct eli *e, uint8_t v)
+{
+    int g = vecmap_guest(&e->vecs, v), p = vecmap_phys(&e->vecs, v);
+    return vecmap_host_owned(&e->vecs, v) || (g >= 0 && g != v) || (p >= 0 && p != v);
+}
+
 struct eli_plan eli_plan(struct eli *e, bool can_inject)
 {
     int pending = vlapic_pending(e->lapic);
     bool virt_busy = pending >= 0 || vlapic_highest_isr(e->lapic) >= 0;
-    struct eli_plan p = { false, false, -1, false };
+    struct eli_plan p = { false, false, false, -1, false };
     /* after a write to the guest's IDT, one entry on its own IDT lets the write
      * complete; the shadow is rebuilt at the next */
     bool hold = e->hold_injection;
     e->hold_injection = false;
-    p.direct = e->mode != ELI_MODE_BASELINE && e->guest_idt_valid && !virt_busy && !hold;
+    bool shadow_ok = e->mode != ELI_MODE_BASELINE && e->guest_idt_valid && !hold;
+    p.direct = shadow_ok && !virt_busy;
     p.eoi_passthrough = p.direct && e->mode == ELI_MODE_FULL;
     /* a virtual interrupt waits for the EOI of a higher-priority one the guest
      * took directly (that EOI is intercepted outside direct mode) */
@@ -166,6 +175,9 @@ struct eli_plan eli_plan(struct eli *e, bool can_inject)
         else
             p.window = true;
     }
+    /* injection mode keeps the shadow too (no nested-paging change, no TLB flush)
+     * unless the vector to inject has another gate there */
+    p.shadow = shadow_ok && !(p.inject >= 0 && slot_differs(e, (uint8_t)p.inject));
     if (p.direct != e->direct) {
         if (p.direct)
             e->n.to_direct++;

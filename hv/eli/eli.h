@@ -54,7 +54,8 @@ struct eli {
 
 /* What the backend must set up for the next guest entry. */
 struct eli_plan {
-    bool direct;          /* physical interrupts direct, shadow IDT mapped */
+    bool direct;          /* physical interrupts not intercepted (needs shadow) */
+    bool shadow;          /* the CPU reads the shadow IDT rather than the guest's pages */
     bool eoi_passthrough; /* the EOI MSR not intercepted */
     int inject;           /* a vector to inject now (>= 0), or -1 */
     bool window;          /* a vector waits: exit as soon as the guest can take it */

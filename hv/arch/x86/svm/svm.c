@@ -28,6 +28,7 @@
 #define EXCP_NP 11
 
 void svm_vmrun(struct guest_gprs *gprs, uint64_t vmcb_pa, uint64_t host_save_pa);
+extern uint64_t svm_exit_tsc; /* written by svm_vmrun right after #VMEXIT */
 void svm_vmsave(uint64_t pa);
 
 struct svm_vcpu vcpu;
@@ -486,9 +487,18 @@ void svm_run(struct guest *g)
     stats.ticks = stats.ticks_missed = stats.tick_late_max = 0;
     for (;;) {
         svm_eli_before_entry(&vcpu);
+        /* The host's IF at VMRUN is the host's IF after the exit. In direct mode eli
+         * handles exits with interrupts off, so an assigned interrupt that comes
+         * meanwhile stays pending and reaches the guest directly at the next entry
+         * instead of being taken and injected. Injection mode needs IF on: with
+         * V_INTR_MASKING it is what lets physical interrupts exit (APM 15.21.1). */
+        if (vcpu.direct)
+            irq_disable();
+        else
+            irq_enable();
         uint64_t t0 = rdtsc();
         svm_vmrun(&vcpu.gprs, vmcb_pa, vcpu.host_save_pa);
-        stats.guest_cycles += rdtsc() - t0;
+        stats.guest_cycles += svm_exit_tsc - t0;
         vcpu.vmcb->control.tlb_control = 0;
         vcpu.vmcb->control.eventinj = 0;
         svm_eli_after_exit(&vcpu);

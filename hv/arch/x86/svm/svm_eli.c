@@ -89,15 +89,11 @@ static void set_direct(struct svm_vcpu *v, bool direct)
     if (direct) {
         c->intercept_misc1 &= ~INTERCEPT1_INTR;
         c->vintr &= ~VINTR_V_INTR_MASKING;
-        if (!v->shadow_mapped)
-            map_window(v, true);
         /* a host vector beyond the guest's limit must raise #NP, not #GP */
         v->vmcb->save.idtr.limit = IDT_FULL_LIMIT;
     } else {
         c->intercept_misc1 |= INTERCEPT1_INTR;
         c->vintr |= VINTR_V_INTR_MASKING;
-        if (v->shadow_mapped)
-            map_window(v, false);
         v->vmcb->save.idtr.limit = v->idtr_limit;
     }
     v->direct = direct;
@@ -128,10 +124,11 @@ void svm_eli_before_entry(struct svm_vcpu *v)
     bool can_inject = !v->reinject && (s->rflags & RFLAGS_IF) &&
                       !(v->vmcb->control.interrupt_shadow & INTERRUPT_SHADOW);
     struct eli_plan p = eli_plan(e, can_inject);
-    if (p.direct && !e->shadow_valid)
+    if (p.shadow && !e->shadow_valid)
         rebuild_shadow(v);
-    /* an LIDT unmaps the shadow: direct mode maps it again where the IDT now is */
-    if (p.direct != v->direct || (p.direct && !v->shadow_mapped))
+    if (p.shadow != v->shadow_mapped)
+        map_window(v, p.shadow);
+    if (p.direct != v->direct)
         set_direct(v, p.direct);
     if (p.eoi_passthrough != v->eoi_passthrough)
         set_eoi_passthrough(v, p.eoi_passthrough);
@@ -203,15 +200,16 @@ void svm_handle_np(struct svm_vcpu *v)
     }
     if (escalate(v))
         return;
-    if (v->direct && (err & NP_ERR_IDT)) {
+    if (v->shadow_mapped && (err & NP_ERR_IDT)) {
         if (guest_gate_present(v, vector)) {
             cancel_reinjection(v);
             e->hold_injection = true;
             return;
         }
-        /* the shadow's limit is the full table; the guest's may be shorter, and a
-         * vector beyond it is a #GP with the same error code (SDM vol. 3, 6.12.1) */
-        if ((uint32_t)vector * IDT_GATE64_SIZE + IDT_GATE64_SIZE - 1 > v->idtr_limit) {
+        /* in direct mode the shadow's limit is the full table; the guest's may be
+         * shorter, and a vector beyond it is a #GP with the same error code (SDM
+         * vol. 3, 6.12.1) */
+        if (v->direct && (uint32_t)vector * IDT_GATE64_SIZE + IDT_GATE64_SIZE - 1 > v->idtr_limit) {
             cancel_reinjection(v);
             svm_inject_exception(v, EXCP_GP, true, err);
             return;

@@ -53,6 +53,11 @@ svm_vmrun:
     mov %r15, GPRS_R15(%rdi)
     pop %rax
     mov %rax, GPRS_RDI(%rdi)
+    /* the end of guest time, before eli's own interrupts run at STGI */
+    rdtsc
+    shl $32, %rdx
+    or %rdx, %rax
+    mov %rax, svm_exit_tsc(%rip)
     pop %rax                       /* host save area */
     vmload %rax
     stgi
@@ -70,4 +75,9 @@ svm_vmsave:
     mov %rdi, %rax
     vmsave %rax
     ret
+    .bss
+    .align 8
+    .globl svm_exit_tsc
+svm_exit_tsc:
+    .quad 0
     .section .note.GNU-stack, "", @progbits
