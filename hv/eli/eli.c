@@ -153,7 +153,10 @@ static bool slot_differs(const struct eli *e, uint8_t v)
 struct eli_plan eli_plan(struct eli *e, bool can_inject)
 {
     int pending = vlapic_pending(e->lapic);
-    bool virt_busy = pending >= 0 || vlapic_highest_isr(e->lapic) >= 0;
+    /* A raised task priority also keeps the guest out of direct mode: there the
+     * physical TPR (eli's, 0) would be what gates the device's interrupts, and what
+     * QEMU's MOV from CR8 reads (it does not intercept that read). */
+    bool virt_busy = pending >= 0 || vlapic_highest_isr(e->lapic) >= 0 || e->lapic->tpr != 0;
     struct eli_plan p = { false, false, false, -1, false };
     /* after a write to the guest's IDT, one entry on its own IDT lets the write
      * complete; the shadow is rebuilt at the next */

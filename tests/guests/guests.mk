@@ -15,7 +15,7 @@ OBJCOPY ?= objcopy
 NM      ?= nm
 
 GUEST_NAMES := boot_exit cpuid_msr uart_console triple_fault oob_access eli_memory spin \
-	demo modules edu_irq edu_timer edu_late_eoi eli_idt
+	demo modules edu_irq edu_timer edu_late_eoi eli_idt xapic
 
 GUEST_SRC := tests/guests
 GUEST_OUT := $(BUILD)/guests

@@ -130,6 +130,10 @@ void svm_eli_before_entry(struct svm_vcpu *v)
         map_window(v, p.shadow);
     if (p.direct != v->direct)
         set_direct(v, p.direct);
+    /* the guest's CR8 reads see V_TPR outside direct mode (QEMU does not intercept
+     * them, docs/eli.md) */
+    v->vmcb->control.vintr = (v->vmcb->control.vintr & ~VINTR_V_TPR_MASK) |
+                             (e->lapic->tpr >> 4 & VINTR_V_TPR_MASK);
     if (p.eoi_passthrough != v->eoi_passthrough)
         set_eoi_passthrough(v, p.eoi_passthrough);
     if (p.inject >= 0) {

@@ -136,6 +136,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define INTERCEPT2_SKINIT (1u << 6)
 #define INTERCEPT2_XSETBV (1u << 13)
 
+#define VINTR_V_TPR_MASK 0xFull
 #define VINTR_V_IRQ (1ull << 8)
 #define VINTR_V_IGN_TPR (1ull << 20)
 #define VINTR_V_INTR_MASKING (1ull << 24)
