@@ -82,6 +82,7 @@ def row(workload, mode, g, r, w, tsc_hz, plat):
         "rate": g.get("rate", 0),
         "platform": plat,
     }
+    out["tsc_hz"] = tsc_hz
     if r:
         out["bounces"] = r["eli"]["bounces"]
         out["injected"] = r["eli"]["injected"]
@@ -121,7 +122,8 @@ def compare(workload, args, timeout, log_dir, plat):
     if not tsc_hz:
         return [], failed
     rows = [row(workload, m, *results[m], tsc_hz, plat) for m in MODES if m in results]
-    return rows, failed
+    reasons = {m: results[m][1]["exits"] for m in MODES if m in results and results[m][1]}
+    return rows, failed, reasons
 
 
 def main(argv=None):
@@ -141,14 +143,27 @@ def main(argv=None):
     workloads += [(f"edu-rate-{r}", f"count={min(opts.count, 5 * int(r))} rate={r}")
                   for r in filter(None, opts.rates.split(","))]
     rows, failed = [], []
+    tsc_hz = None
     for name, args in workloads:
-        got, bad = compare(name, args, opts.timeout, log_dir, plat)
+        if "rate=" in args:
+            if not tsc_hz:
+                failed.append(f"{name}/all (no TSC rate from the first workload)")
+                continue
+            # under eli there is no PIT to calibrate against: the guest is told the TSC
+            # rate, as Linux is with tsc_early_khz=
+            args += f" tsc_hz={tsc_hz}"
+        got, bad, reasons = compare(name, args, opts.timeout, log_dir, plat)
+        tsc_hz = tsc_hz or next((r.get("tsc_hz") for r in got if r.get("tsc_hz")), None)
         rows += got
         failed += [f"{name}/{m}" for m in bad]
         print()
         print(f"workload {name}: edu device interrupts, {args}")
         for line in table(got):
             print("  " + line)
+        print("  exits by reason over each whole run (boot and console output included):")
+        for mode, by in reasons.items():
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda x: -x[1]) if v)
+            print(f"    {mode:<13} {shown}")
         print()
     out = elirun.ROOT / opts.out
     out.parent.mkdir(exist_ok=True)

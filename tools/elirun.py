@@ -48,6 +48,8 @@ MACHINE = [
     "-smp", "1", "-nodefaults", "-no-reboot", "-display", "none",
     "-serial", "stdio",
     "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+    # the HPET can send MSIs (eli's watchdog NMI); without it QEMU hides the capability
+    "-global", "hpet.msi=on",
 ]
 ELI_MEM = 512  # host RAM for eli itself
 

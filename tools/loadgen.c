@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -562,10 +563,12 @@ static void wait_ready(double secs)
             return;
         }
     }
+    double waited = secs < opt.timeout ? secs : opt.timeout;
     die(EXIT_NO_ANSWER,
-        "the guest did not answer within %g s (ARP: %s; UDP echo on port 7: no reply) "
+        "the guest did not answer within %g s%s (ARP: %s; UDP echo on port 7: no reply) "
         "via 127.0.0.1:%u",
-        secs, st.guest_arp_seen ? "answered" : "no reply", opt.port_qemu);
+        waited, secs < opt.timeout ? "" : " (the --timeout)",
+        st.guest_arp_seen ? "answered" : "no reply", opt.port_qemu);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -578,6 +581,17 @@ static uint64_t silence_limit(void)
 {
     uint64_t t = 10 * (uint64_t)(opt.reply_timeout_ms * 1e6);
     return t > 2 * NS ? t : 2 * NS;
+}
+
+/* Why replies may be missing, for the "stopped answering" message. */
+static const char *rx_hint(void)
+{
+    static char buf[160];
+    if (!st.rx_bad)
+        return "";
+    snprintf(buf, sizeof buf, " (%" PRIu64 " frames from QEMU failed the checks: length, "
+             "IPv4 or UDP checksum)", st.rx_bad);
+    return buf;
 }
 
 static int run_rr(void)
@@ -647,7 +661,7 @@ static int run_rr(void)
     }
     fflush(stdout);
     if (gone || (attempts > 0 && lost == attempts))
-        die(EXIT_NO_ANSWER, "rr: the guest stopped answering on port 7");
+        die(EXIT_NO_ANSWER, "rr: the guest stopped answering on port 7%s", rx_hint());
     if (!complete)
         die(EXIT_TIMEOUT, "rr: overall timeout of %g s cut the run short", opt.timeout);
     if (errors)
@@ -668,6 +682,16 @@ static bool stat_query(uint64_t *frames, uint64_t *bytes)
         return false;
     }
     return true;
+}
+
+#define PACE_SPIN (20 * US)        /* the last stretch before a frame is due is spun */
+#define PACE_MAX_BEHIND (100 * MS) /* further behind the schedule, it restarts from now */
+
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts = {.tv_sec = (time_t)(t / NS), .tv_nsec = (long)(t % NS)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
 }
 
 /* Sends frames to port 9 at opt.rate (0: flat out) until `count` frames (0: no limit) or
@@ -699,17 +723,16 @@ static uint64_t stream_send(uint64_t count, uint64_t until, uint64_t *t0_out, ui
         if (t >= until)
             break;
         if (period) {
-            if (next > t + 200 * US) {
+            /* Sleep until just before the frame is due, spin the rest: the CPU stays free
+             * for QEMU. Frames that fell behind (a late wake-up) go out back to back. */
+            if (next > t + PACE_SPIN) {
                 drain();
-                t = now_ns();
-                if (next > t + 200 * US)
-                    sleep_ns(next - t - 100 * US);
+                sleep_until(next - PACE_SPIN);
+                continue; /* re-check the limits */
             }
             while ((t = now_ns()) < next) {
             }
-            if (t >= until)
-                break;
-            if (t > next + 10 * MS) /* far behind (descheduled): no catch-up burst */
+            if (t > next + PACE_MAX_BEHIND) /* descheduled for long: no catch-up burst */
                 next = t;
             next += period;
         }
@@ -1003,7 +1026,7 @@ static int run_kv(void)
     }
     fflush(stdout);
     if (gone || (attempts > 0 && lost == attempts))
-        die(EXIT_NO_ANSWER, "kv: the guest stopped answering on port %u", PORT_KV);
+        die(EXIT_NO_ANSWER, "kv: the guest stopped answering on port %u%s", PORT_KV, rx_hint());
     if (!complete)
         die(EXIT_TIMEOUT, "kv: overall timeout of %g s cut the run short", opt.timeout);
     if (errors)
@@ -1154,6 +1177,8 @@ int main(int argc, char **argv)
     rng_state = opt.seed * 0x9e3779b97f4a7c15ull + 0x1234567ull;
     if (!rng_state)
         rng_state = 1;
+
+    prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: sleeps end on time (stream pacing) */
 
     /* Safety net: whatever happens, the process ends shortly after --timeout. */
     signal(SIGALRM, on_alarm);

@@ -18,6 +18,7 @@ static const struct option options[] = {
     { "guest", OPT_NAME, offsetof(struct config, guest), 0, 0 },
     { "mem", OPT_U32, offsetof(struct config, mem_mib), 4, 3072 },
     { "tick", OPT_U32, offsetof(struct config, tick_hz), 10, 10000 },
+    { "watchdog", OPT_U32, offsetof(struct config, watchdog_ms), 0, 1000 },
     { "mode", OPT_MODE, offsetof(struct config, mode), 0, 0 },
     { "assign", OPT_BDF, offsetof(struct config, assign), 0, 0 },
     { "quiet", OPT_FLAG, offsetof(struct config, quiet), 0, 0 },
@@ -136,6 +137,7 @@ static void config_defaults(struct config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->mem_mib = 64;
     cfg->tick_hz = 250;
+    cfg->watchdog_ms = 10;
     cfg->mode = ELI_MODE_FULL;
 }
 

@@ -17,6 +17,7 @@
 #include "core/panic.h"
 #include "core/stats.h"
 #include "arch/x86/acpi.h"
+#include "arch/x86/hpet.h"
 #include "arch/x86/pci.h"
 #include "dev/assign.h"
 #include "dev/vlapic.h"
@@ -132,13 +133,34 @@ static void guest_line_started(void)
 
 /* PCI through ECAM from the ACPI MCFG table (type-1 ports without one), then the
  * device for the guest, if one is named. */
+static struct acpi acpi;
+static bool have_acpi;
+
+static void setup_acpi(void)
+{
+    have_acpi = acpi_init(&acpi, phys_read, NULL) == 0;
+    if (!have_acpi)
+        log_line("no ACPI tables found: PCI through ports CF8/CFC, no HPET watchdog");
+}
+
+/* The bounded way back from a guest that keeps interrupts off (docs/security.md). */
+static void setup_watchdog(void)
+{
+    if (!config.watchdog_ms) {
+        log_line("watchdog off (watchdog=0): a guest with interrupts off can hold eli out");
+        return;
+    }
+    if (!have_acpi || hpet_watchdog_init(&acpi, x2apic_id(), config.watchdog_ms * 1000))
+        log_line("no HPET comparator can send an NMI (under QEMU: -global hpet.msi=on): "
+                 "a guest with interrupts off can hold eli out");
+}
+
 static void setup_pci(void)
 {
-    static struct acpi acpi;
     struct mcfg_entry mcfg[4];
     size_t n = 0;
     char err[160];
-    if (!acpi_init(&acpi, phys_read, NULL))
+    if (have_acpi)
         acpi_parse_mcfg(&acpi, mcfg, 4, &n);
     if (n ? pci_init_mcfg(mcfg, n) : pci_init(0, 0, 0))
         config_error("cannot reach PCI configuration space");
@@ -242,7 +264,9 @@ void kmain(uint32_t magic, uint32_t info)
     if (mod < 0)
         config_error("no module named '%s' for guest=%s (give it with -initrd or GRUB's module)",
                      config.guest, config.guest);
+    setup_acpi();
     start_host_time();
+    setup_watchdog();
     if (svm_hw_init(err, sizeof(err)))
         config_error("%s", err);
     setup_guest_ram();

@@ -94,6 +94,7 @@ size_t stats_result_json(const struct stats *s, const struct result_meta *m, cha
     jput(&j, ",\"tick_hz\":%llu", m->tick_hz, NULL);
     jput(&j, ",\"host_irqs\":%llu", s->host_irqs, NULL);
     jput(&j, ",\"host_nmis\":%llu", s->host_nmis, NULL);
+    jput(&j, ",\"watchdog_nmis\":%llu", s->watchdog_nmis, NULL);
     jput(&j, ",\"guest_status\":%llu", m->guest_status, NULL);
     jput(&j, ",\"end\":\"%s\"", 0, safe(m->end));
     jput(&j, ",\"backend\":\"%s\"", 0, safe(m->backend));
@@ -108,7 +109,8 @@ size_t stats_result_json(const struct stats *s, const struct result_meta *m, cha
         jput(&j, ",\"to_direct\":%llu", n->to_direct, NULL);
         jput(&j, ",\"to_injection\":%llu", n->to_injection, NULL);
         jput(&j, ",\"shadow_builds\":%llu", n->shadow_builds, NULL);
-        jput(&j, ",\"idt_writes\":%llu}", n->idt_writes, NULL);
+        jput(&j, ",\"idt_writes\":%llu", n->idt_writes, NULL);
+        jput(&j, ",\"starved\":%llu}", n->starved, NULL);
     }
     jput(&j, ",\"lapic\":{\"timer_fires\":%llu", m->lapic_timer_fires, NULL);
     jput(&j, ",\"dropped_ipis\":%llu}", m->lapic_dropped_ipis, NULL);

@@ -150,7 +150,24 @@ static bool slot_differs(const struct eli *e, uint8_t v)
     return vecmap_host_owned(&e->vecs, v) || (g >= 0 && g != v) || (p >= 0 && p != v);
 }
 
-struct eli_plan eli_plan(struct eli *e, bool can_inject)
+void eli_on_starved(struct eli *e, uint64_t now, uint64_t base, uint64_t max)
+{
+    /* starving again soon after the last penalty ended: a longer one */
+    bool repeat = now < e->penalty_until + 8 * e->penalty;
+    e->penalty = repeat && e->penalty ? e->penalty * 2 : base;
+    if (e->penalty > max)
+        e->penalty = max;
+    e->penalty_until = now + e->penalty;
+    e->n.starved++;
+}
+
+void eli_on_guest_interruptible(struct eli *e)
+{
+    e->penalty_until = 0;
+    e->penalty = 0;
+}
+
+struct eli_plan eli_plan(struct eli *e, bool can_inject, uint64_t now)
 {
     int pending = vlapic_pending(e->lapic);
     /* A raised task priority also keeps the guest out of direct mode: there the
@@ -163,7 +180,7 @@ struct eli_plan eli_plan(struct eli *e, bool can_inject)
     bool hold = e->hold_injection;
     e->hold_injection = false;
     bool shadow_ok = e->mode != ELI_MODE_BASELINE && e->guest_idt_valid && !hold;
-    p.direct = shadow_ok && !virt_busy;
+    p.direct = shadow_ok && !virt_busy && now >= e->penalty_until;
     p.eoi_passthrough = p.direct && e->mode == ELI_MODE_FULL;
     /* a virtual interrupt waits for the EOI of a higher-priority one the guest
      * took directly (that EOI is intercepted outside direct mode) */

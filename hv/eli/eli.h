@@ -34,6 +34,7 @@ struct eli_counters {
     uint64_t to_injection;    /* switches direct -> injection */
     uint64_t shadow_builds;
     uint64_t idt_writes;      /* guest writes to its write-protected IDT */
+    uint64_t starved;         /* watchdog NMIs that cost the guest direct mode */
 };
 
 struct eli {
@@ -49,6 +50,8 @@ struct eli {
     uint32_t idt_limit;
     uint64_t phys_backed[4];  /* guest vectors whose in-service instance is physical */
     const char *no_direct_reason; /* why direct mode is unavailable, for the log */
+    uint64_t penalty_until;   /* TSC before which the guest stays out of direct mode */
+    uint64_t penalty;         /* its current length in TSC cycles (doubles on repeat) */
     struct eli_counters n;
 };
 
@@ -87,9 +90,19 @@ void eli_on_injected(struct eli *e, uint8_t vector);
 /* The shadow was rebuilt from the guest's IDT. */
 void eli_on_shadow_built(struct eli *e);
 
+/* The watchdog found eli's tick overdue while the guest ran in direct mode (it keeps
+ * IF = 0, or never lets an interrupt in): the guest loses direct mode for a penalty
+ * that starts at `base` TSC cycles and doubles on each repeat within it, up to
+ * `max`, then comes back. now: the TSC. */
+void eli_on_starved(struct eli *e, uint64_t now, uint64_t base, uint64_t max);
+
+/* The guest was seen with interrupts enabled (at an exit outside direct mode): it is
+ * not holding eli out, so a penalty ends and the next starts short again. */
+void eli_on_guest_interruptible(struct eli *e);
+
 /* Decides the next entry. `can_inject`: the guest can take an interrupt now (IF set,
- * no interrupt shadow, no event already pending). */
-struct eli_plan eli_plan(struct eli *e, bool can_inject);
+ * no interrupt shadow, no event already pending). now: the TSC. */
+struct eli_plan eli_plan(struct eli *e, bool can_inject, uint64_t now);
 
 /* The guest's view of in-service register word `word` (vectors 32*word..+31): its
  * virtual ISR and the assigned interrupts delivered directly and still in service in

@@ -6,6 +6,15 @@
 #include "core/stats.h"
 
 static irq_handler_fn irq_handlers[256];
+volatile bool watchdog_fired;
+
+/* The watchdog's NMI: it comes only when eli's tick has not run for a watchdog
+ * period; the exit path reacts (svm_eli.c). */
+static void watchdog_nmi(void)
+{
+    stats.watchdog_nmis++;
+    watchdog_fired = true;
+}
 
 static const char *const exception_names[32] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS",
@@ -42,6 +51,7 @@ void trap_dispatch(struct trap_frame *f)
     uint8_t v = (uint8_t)f->vector;
     if (v == 2) {
         stats.host_nmis++;
+        watchdog_nmi();
         return;
     }
     if (v < 32)

@@ -11,7 +11,12 @@ struct trap_frame {
 };
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "matches isr.S");
 
+#include <stdbool.h>
+
 typedef void (*irq_handler_fn)(uint8_t vector);
+
+/* Set by the watchdog's NMI; cleared by whoever acts on it. */
+extern volatile bool watchdog_fired;
 
 /* Installs the handler that runs for `vector` (>= 32); the handler must EOI. */
 void trap_set_irq_handler(uint8_t vector, irq_handler_fn fn);

@@ -1,5 +1,6 @@
 #include "arch/x86/x2apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/hpet.h"
 #include "arch/x86/timer.h"
 #include "arch/x86/trap.h"
 #include "core/console.h"
@@ -65,6 +66,7 @@ static void on_tick(uint8_t vector)
     uint64_t now = rdtsc();
     if (now >= next_tick_tsc) {
         uint64_t late = now - next_tick_tsc;
+        hpet_watchdog_kick();
         stats.ticks++;
         stats.ticks_missed += late / tick_period_tsc;
         if (late > stats.tick_late_max)

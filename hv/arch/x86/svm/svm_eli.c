@@ -2,6 +2,7 @@
  * permission map, and the exits that belong to it (#NP bounces, the interrupt
  * window, writes to the guest's IDT). The decisions are hv/eli/eli.c's. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/hpet.h"
 #include "arch/x86/svm/exitcode.h"
 #include "arch/x86/svm/msrpm.h"
 #include "arch/x86/svm/vcpu.h"
@@ -123,7 +124,23 @@ void svm_eli_before_entry(struct svm_vcpu *v)
     const struct vmcb_save *s = &v->vmcb->save;
     bool can_inject = !v->reinject && (s->rflags & RFLAGS_IF) &&
                       !(v->vmcb->control.interrupt_shadow & INTERRUPT_SHADOW);
-    struct eli_plan p = eli_plan(e, can_inject);
+    uint64_t now = rdtsc();
+    if (watchdog_fired) {
+        watchdog_fired = false;
+        /* only a guest that holds interrupts off is to blame: with IF set the tick
+         * was late for the platform's own reasons (a busy TCG host) */
+        if (v->direct && !(s->rflags & RFLAGS_IF)) {
+            eli_on_starved(e, now, timing.tsc_hz / 100, timing.tsc_hz);
+            if (e->n.starved <= 3 || e->n.starved % 100 == 0)
+                    log_line("watchdog (%llu): no tick for %u us with the guest in direct mode "
+                         "(rip 0x%llx, IF %u): baseline delivery for %llu ms",
+                         (unsigned long long)e->n.starved, hpet_watchdog_period_us(),
+                         (unsigned long long)s->rip, (unsigned)(s->rflags >> 9 & 1),
+                         (unsigned long long)(e->penalty * 1000 / timing.tsc_hz));
+        }
+        hpet_watchdog_kick();
+    }
+    struct eli_plan p = eli_plan(e, can_inject, now);
     if (p.shadow && !e->shadow_valid)
         rebuild_shadow(v);
     if (p.shadow != v->shadow_mapped)
@@ -151,6 +168,8 @@ void svm_eli_after_exit(struct svm_vcpu *v)
     if (v->reinject)
         c->eventinj = c->exitintinfo;
     hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
+    if (!v->direct && (v->vmcb->save.rflags & RFLAGS_IF) && v->guest->eli.penalty)
+        eli_on_guest_interruptible(&v->guest->eli);
 }
 
 static void cancel_reinjection(struct svm_vcpu *v)
