@@ -19,8 +19,8 @@ HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S)
 HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HV_ASMS))
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
-.PHONY: all eli guests unit test test-unit test-system run bench demo setup clean
-all: eli guests unit
+.PHONY: all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio demo setup clean
+all: eli guests unit tools
 
 eli: $(BUILD)/eli.elf
 
@@ -54,6 +54,7 @@ $(ASM_OFFSETS): hv/arch/x86/asm-offsets.c hv/arch/x86/regs.h
 
 include tests/guests/guests.mk
 include tests/unit/unit.mk
+include tools/tools.mk
 
 setup:
 	@scripts/setup
@@ -65,6 +66,15 @@ test: setup
 run: setup
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/compare.py
+	@$(PYTHON) tools/netbench.py run --name run-net
+
+bench-coalescing: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/netbench.py coalescing
+
+bench-ratio: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/netbench.py ratio
 
 bench: setup
 	@$(MAKE) --no-print-directory all

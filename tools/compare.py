@@ -48,7 +48,7 @@ def run_mode(mode, args, timeout, log_dir):
                               log_path=log)
     else:
         run = elirun.run_eli("edu_irq", args=args, eli_opts=f"{EDU_ELI} mode={mode}",
-                             qemu_extra=EDU_QEMU, timeout=timeout, log_path=log)
+                             qemu_extra=elirun.IOMMU + EDU_QEMU, timeout=timeout, log_path=log)
     g = elirun.guest_result(run.lines)
     if run.reason or run.status != elirun.STATUS["pass"] or not g:
         why = run.reason or f"QEMU status {elirun.describe_status(run.status)}"

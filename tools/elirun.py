@@ -52,6 +52,9 @@ MACHINE = [
     "-global", "hpet.msi=on",
 ]
 ELI_MEM = 512  # host RAM for eli itself
+# QEMU's AMD IOMMU, which eli requires to assign a device: DMA remapping enforced (pt=off),
+# interrupt remapping with x2APIC-format entries
+IOMMU = ["-device", "amd-iommu,intremap=on,xtsup=on,pt=off"]
 
 RESULT_PREFIX = "eli: result "
 GUEST_PREFIX = "guest: "

@@ -694,9 +694,10 @@ static void sleep_until(uint64_t t)
     }
 }
 
-/* Sends frames to port 9 at opt.rate (0: flat out) until `count` frames (0: no limit) or
- * `until`. Returns the frames sent; *t_end is the end of the sending interval. */
-static uint64_t stream_send(uint64_t count, uint64_t until, uint64_t *t0_out, uint64_t *t_end,
+/* Sends frames to port 9 at opt.rate (0: flat out): `count` frames (0: no limit) or for
+ * `span` ns (0: no limit), whichever comes first. Returns the frames sent; *t0_out and *t_end
+ * bound the sending interval; *cut says the --timeout stopped it. */
+static uint64_t stream_send(uint64_t count, uint64_t span, uint64_t *t0_out, uint64_t *t_end,
                             bool *cut)
 {
     uint8_t f[ETH_MAX + 4], payload[MAX_PAYLOAD];
@@ -709,6 +710,7 @@ static uint64_t stream_send(uint64_t count, uint64_t until, uint64_t *t0_out, ui
     }
     uint64_t period = opt.rate > 0 ? (uint64_t)(1e9 / opt.rate) : 0;
     uint64_t sent = 0, t0 = now_ns(), next = t0;
+    uint64_t until = span ? t0 + span : UINT64_MAX;
     *cut = false;
     if (deadline_all < until) {
         until = deadline_all;
@@ -720,7 +722,7 @@ static uint64_t stream_send(uint64_t count, uint64_t until, uint64_t *t0_out, ui
             break;
         }
         uint64_t t = now_ns();
-        if (t >= until)
+        if (t >= until || (period && next >= until))
             break;
         if (period) {
             /* Sleep until just before the frame is due, spin the rest: the CPU stays free
@@ -761,16 +763,15 @@ static int run_stream(void)
     if (!stat_query(&f0, &b0))
         die(EXIT_NO_ANSWER, "stream: no STAT reply from port 9 (before sending)");
     if (opt.warmup > 0) {
-        stream_send(0, now_ns() + secs_to_ns(opt.warmup), &ws, &we, &cut);
+        stream_send(0, secs_to_ns(opt.warmup), &ws, &we, &cut);
         if (cut)
             die(EXIT_TIMEOUT, "stream: overall timeout of %g s during the warmup", opt.timeout);
         sleep_ns(20 * MS);
         if (!stat_query(&f0, &b0))
             die(EXIT_NO_ANSWER, "stream: no STAT reply from port 9 (after the warmup)");
     }
-    uint64_t until = opt.duration_set || !opt.count ? now_ns() + secs_to_ns(opt.duration)
-                                                    : UINT64_MAX;
-    uint64_t sent = stream_send(opt.count, until, &t0, &t1, &cut);
+    uint64_t span = opt.duration_set || !opt.count ? secs_to_ns(opt.duration) : 0;
+    uint64_t sent = stream_send(opt.count, span, &t0, &t1, &cut);
     bool complete = !cut;
     /* Let the guest's ring drain so that the STAT is not dropped with the tail. */
     sleep_ns(20 * MS);

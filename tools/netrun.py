@@ -80,7 +80,7 @@ def qemu_argv(mode, guest, args, port_qemu, port_loadgen, eli_opts=elirun.DEFAUL
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     opts = f"{eli_opts or ''} assign={NIC_BDF} mode={mode}".strip()
-    return elirun.eli_command(guest, args, eli_opts=opts, qemu_extra=net)
+    return elirun.eli_command(guest, args, eli_opts=opts, qemu_extra=elirun.IOMMU + net)
 
 
 def parse_loadgen(text):

@@ -51,10 +51,9 @@ def run_units():
     return sum(t[0] for t in totals), sum(t[1] for t in totals)
 
 
-def run_system(extra):
-    """Runs the table; returns (passed, failed) from the runner's summary line."""
-    p = subprocess.Popen([sys.executable, str(ROOT / "tools" / "runner.py"), *extra], cwd=ROOT,
-                         stdout=subprocess.PIPE, text=True)
+def run_phase(name, argv):
+    """Runs a test program that ends with `N passed, N failed`; returns the two counts."""
+    p = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     summary = None
     for line in p.stdout:
         m = SUMMARY.match(line)
@@ -64,17 +63,23 @@ def run_system(extra):
         print(line, end="", flush=True)
     rc = p.wait()
     if summary is None:
-        print(f"FAIL system: the runner ended (status {rc}) without a summary")
+        print(f"FAIL {name}: it ended (status {rc}) without a summary")
         return 0, 1
     return summary
 
 
 def main(argv):
-    unit = run_units()
-    print(f"unit tests: {unit[0]} passed, {unit[1]} failed", flush=True)
-    system = run_system(argv)
-    print(f"system tests: {system[0]} passed, {system[1]} failed")
-    passed, failed = unit[0] + system[0], unit[1] + system[1]
+    counts = [run_units()]
+    print(f"unit tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
+    counts.append(run_phase("system", [sys.executable, str(ROOT / "tools" / "runner.py"), *argv]))
+    print(f"system tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
+    if not argv:  # a filtered run is about the table only
+        counts.append(run_phase("network", [sys.executable, str(ROOT / "tools" / "nettest.py")]))
+        print(f"network tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
+        if (ROOT / "tools" / "fuzz.py").exists():
+            counts.append(run_phase("fuzz", ["make", "--no-print-directory", "fuzz-short"]))
+            print(f"fuzz (short): {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
+    passed, failed = sum(c[0] for c in counts), sum(c[1] for c in counts)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

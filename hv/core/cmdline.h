@@ -16,6 +16,7 @@ struct config {
     char assign[16];             /* PCI function for the guest, "BB:DD.F"; empty: none */
     enum eli_mode mode;          /* interrupt delivery: baseline, eli-delivery, eli */
     bool quiet;                  /* fewer log lines */
+    bool unsafe_no_iommu;        /* assign a device even without an IOMMU to confine it */
 };
 
 /* Defaults, then every `key=value` word of `cmdline` in order. On error, writes one

@@ -12,6 +12,7 @@
 #include "core/fmt.h"
 #include "core/guest.h"
 #include "core/image.h"
+#include "core/integrity.h"
 #include "core/mbguest.h"
 #include "core/mm.h"
 #include "core/panic.h"
@@ -35,6 +36,7 @@ extern char __image_start[], __image_end[];
 __attribute__((used)) static const char eli_secret[] = "eli-secret-7f3a9c1e5b2d4680";
 
 struct guest guest;
+static uint64_t image_sum; /* eli_image_checksum() when the guest first ran */
 static struct config config;
 static struct boot_info bootinfo;
 static const char *backend_name = "svm";
@@ -51,9 +53,18 @@ void run_end(uint32_t status, const char *why)
     vuart_flush(&guest.uart);
     struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend_name,
                              guest.name, eli_mode_name(config.mode), &guest.eli.n,
-                             guest.lapic.timer_fires, guest.lapic.dropped_ipis };
+                             guest.lapic.timer_fires, guest.lapic.dropped_ipis, 0 };
     if (!stats.run_start_tsc)
         stats.run_start_tsc = m.now_tsc;
+    assign_run_end();
+    uint64_t sum = eli_image_checksum();
+    m.integrity = !image_sum ? 0 : sum == image_sum ? 1 : 2;
+    if (m.integrity == 1)
+        log_line("integrity: eli's image checksum 0x%016llx unchanged since the guest started",
+                 (unsigned long long)sum);
+    else if (m.integrity == 2)
+        log_line("integrity: eli's image CHANGED while the guest ran: checksum 0x%016llx, was "
+                 "0x%016llx", (unsigned long long)sum, (unsigned long long)image_sum);
     size_t n = strlen(LOG_PREFIX "result ");
     memcpy(buf, LOG_PREFIX "result ", n);
     n += stats_result_json(&stats, &m, buf + n, sizeof(buf) - n - 1);
@@ -115,7 +126,12 @@ static bool phys_in_service(uint8_t vector)
     return x2apic_in_service(vector);
 }
 
-static const struct eli_phys_ops phys_apic = { phys_in_service, x2apic_eoi };
+static uint32_t phys_isr_word(unsigned word)
+{
+    return (uint32_t)rdmsr(X2APIC_ISR0 + word);
+}
+
+static const struct eli_phys_ops phys_apic = { phys_in_service, phys_isr_word, x2apic_eoi };
 static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_ERROR, VEC_ELI_SPURIOUS };
 
 /* The guest's interrupt controller and eli's delivery mode. */
@@ -164,6 +180,7 @@ static void setup_pci(void)
         acpi_parse_mcfg(&acpi, mcfg, 4, &n);
     if (n ? pci_init_mcfg(mcfg, n) : pci_init(0, 0, 0))
         config_error("cannot reach PCI configuration space");
+    assign_iommu_probe(&acpi, config.unsafe_no_iommu);
     if (!config.assign[0]) {
         assign_bus_only(&guest);
         return;
@@ -278,5 +295,6 @@ void kmain(uint32_t magic, uint32_t info)
     setup_pci();
     log_line("backend %s, mode %s: running guest '%s'", backend_name, eli_mode_name(config.mode),
              config.guest);
+    image_sum = eli_image_checksum();
     svm_run(&guest);
 }

@@ -8,7 +8,8 @@ static struct mmio_region regions[MMIO_MAX_REGIONS];
 
 static bool overlaps(const struct mmio_region *r, uint64_t base, uint64_t size)
 {
-    return r->size && base < r->base + r->size && r->base < base + size;
+    /* written without base + size, which may reach 2^64 */
+    return r->size && (base >= r->base ? base - r->base < r->size : r->base - base < size);
 }
 
 int mmio_register(uint64_t base, uint64_t size, mmio_read_fn rd, mmio_write_fn wr, void *ctx,

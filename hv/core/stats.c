@@ -114,6 +114,8 @@ size_t stats_result_json(const struct stats *s, const struct result_meta *m, cha
     }
     jput(&j, ",\"lapic\":{\"timer_fires\":%llu", m->lapic_timer_fires, NULL);
     jput(&j, ",\"dropped_ipis\":%llu}", m->lapic_dropped_ipis, NULL);
+    if (m->integrity)
+        jput(&j, ",\"integrity\":{\"ok\":%s}", 0, m->integrity == 1 ? "true" : "false");
     put_marks(&j, s);
     jput(&j, "}", 0, NULL);
     if (len)

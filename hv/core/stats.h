@@ -73,6 +73,7 @@ struct result_meta {
     const struct eli_counters *eli;
     uint64_t lapic_timer_fires;
     uint64_t lapic_dropped_ipis;
+    int integrity;            /* eli's image: 0 not checked, 1 unchanged, 2 changed */
 };
 
 /* The JSON object of the result line (pure, host-testable). Returns its length. */

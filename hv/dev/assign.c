@@ -1,4 +1,5 @@
 #include "dev/assign.h"
+#include "arch/x86/amd_iommu.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/x2apic.h"
 #include "core/console.h"
@@ -20,6 +21,9 @@
 #define MSI_DELIVERY_FIXED 0u
 #define MSI_DELIVERY_LOWEST 1u
 #define MAX_VECTORS 32
+/* Interrupt remapping entries: MSI-X entry i uses entry i, MSI the one after them, so a
+ * guest switching between the two never has one clear the other's entry */
+#define IRTE_MSI MAX_VECTORS
 
 struct assigned {
     struct guest *guest;
@@ -37,7 +41,15 @@ struct assigned {
 
 static struct assigned dev;
 static struct vpci bus_only;
-static struct vpci *bus = &bus_only;
+static struct vpci *bus; /* set before the guest runs (assign_bus_only, assign_device) */
+
+/* The IOMMU that confines the assigned device's DMA and interrupts, and whether the
+ * operator allowed assignment without one (option unsafe-no-iommu). */
+static struct {
+    bool iommu;
+    bool unsafe_allowed;
+    bool assigned;
+} confine;
 
 static uint32_t phys_cfg_read(void *ctx, unsigned off, unsigned size)
 {
@@ -132,17 +144,47 @@ static int guest_vector_of(uint64_t addr, uint32_t data)
     return (int)vector;
 }
 
+/* The message the device sends for MSI or MSI-X entry `index`. With the IOMMU the
+ * message only names an entry of the device's interrupt remapping table (spec 2.2.5.1:
+ * data bits 10:0, delivery mode 000b), and that entry, which only eli writes, holds the
+ * physical vector and APIC ID: a message the guest forges (a DMA write to the 0xFEE00000
+ * window) can name only entries eli filled in for this guest, or empty ones. */
+static int phys_message(enum vpci_irq_kind kind, unsigned index, uint8_t p, bool enabled,
+                        uint64_t *addr, uint32_t *data)
+{
+    uint32_t dest = x2apic_id();
+    if (!confine.iommu) {
+        *addr = MSI_ADDR_BASE | (uint64_t)dest << MSI_ADDR_DEST_SHIFT;
+        *data = p;
+        return 0;
+    }
+    unsigned irte = kind == VPCI_MSI ? IRTE_MSI : index;
+    *addr = MSI_ADDR_BASE;
+    *data = irte;
+    int rc = enabled ? amd_iommu_irte_set(irte, p, dest) : amd_iommu_irte_clear(irte);
+    if (rc)
+        log_line("iommu: interrupt remapping entry %u for vector 0x%x: error %d; the vector "
+                 "stays masked", irte, p, rc);
+    return rc;
+}
+
 static void program_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned index, uint8_t p,
                          bool enabled)
 {
-    uint64_t addr = MSI_ADDR_BASE | (uint64_t)x2apic_id() << MSI_ADDR_DEST_SHIFT;
+    uint64_t addr;
+    uint32_t data;
+    int rc = phys_message(kind, index, p, enabled, &addr, &data);
+    if (rc)
+        enabled = false;
     if (kind == VPCI_MSI) {
+        /* MSI has no mask without per-vector masking: a failed entry stays off in the
+         * IOMMU (RemapEn = 0), so the device's message is dropped there */
         if (enabled)
-            pci_msi_program(a->bdf, a->msi_cap, addr, p);
+            pci_msi_program(a->bdf, a->msi_cap, addr, data);
         return;
     }
     if (enabled)
-        pci_msix_entry_program(a->msix_table_pa, index, addr, p, false);
+        pci_msix_entry_program(a->msix_table_pa, index, addr, data, false);
     else
         pci_msix_entry_mask(a->msix_table_pa, index, true);
 }
@@ -212,6 +254,52 @@ void assign_bus_only(struct guest *g)
     register_ecam();
 }
 
+void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu)
+{
+    confine.unsafe_allowed = unsafe_no_iommu;
+    amd_iommu_probe(acpi);
+}
+
+/* Before the device is touched: its DMA confined to the guest's RAM, its interrupts to
+ * the entries eli writes. Without an IOMMU only unsafe-no-iommu lets it through. */
+static int confine_device(struct guest *g, pci_bdf_t bdf, const char *name, char *err,
+                          size_t errlen)
+{
+    if (!amd_iommu_present()) {
+        if (!confine.unsafe_allowed) {
+            fmt_snprintf(err, errlen,
+                         "assign=%s: no IOMMU to confine its DMA and interrupts "
+                         "(option unsafe-no-iommu assigns it anyway)", name);
+            return -EPERM;
+        }
+        log_line("assign=%s: no IOMMU: UNSAFE (unsafe-no-iommu): the guest can program the "
+                 "device to DMA anywhere in host memory and to send any interrupt", name);
+        confine.assigned = true;
+        return 0;
+    }
+    char why[160];
+    int rc = amd_iommu_confine(bdf, g->ram_hpa, g->mem.size, why, sizeof(why));
+    if (rc) {
+        fmt_snprintf(err, errlen, "assign=%s: %s", name, why);
+        return rc;
+    }
+    confine.iommu = true;
+    confine.assigned = true;
+    return 0;
+}
+
+void assign_run_end(void)
+{
+    if (!confine.assigned)
+        return;
+    if (confine.iommu) {
+        amd_iommu_drain_events();
+        uint64_t n = amd_iommu_events_total();
+        log_line("iommu: %llu event(s) in the event log this run%s", (unsigned long long)n,
+                 n ? "" : " (QEMU 10.0 logs none for a blocked DMA or interrupt)");
+    }
+}
+
 static int probe_msix(struct assigned *a, char *err, size_t errlen)
 {
     a->msix_cap = pci_find_cap(a->bdf, PCI_CAP_ID_MSIX);
@@ -239,7 +327,10 @@ int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen)
         fmt_snprintf(err, errlen, "assign=%s: no PCI function there", name);
         return -ENODEV;
     }
-    int rc = pci_bars_probe(bdf, a->bars);
+    int rc = confine_device(g, bdf, name, err, errlen);
+    if (rc)
+        return rc;
+    rc = pci_bars_probe(bdf, a->bars);
     if (rc < 0)
         fmt_snprintf(err, errlen, "assign=%s: cannot size its BARs (%d)", name, rc);
     rc = rc < 0 ? rc : 0;

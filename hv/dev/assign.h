@@ -15,10 +15,21 @@
 
 struct guest;
 
-/* Takes the function at bdf for the guest. err names what went wrong. */
+struct acpi;
+
+/* Looks for the IOMMU (logging what it found) and records whether a device may be
+ * assigned without one (option unsafe-no-iommu). Call before assign_device. */
+void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu);
+
+/* Takes the function at bdf for the guest: first confines its DMA to the guest's RAM
+ * and its interrupts to the entries eli writes through the IOMMU; without an IOMMU,
+ * refuses (-EPERM) unless unsafe-no-iommu was given. err names what went wrong. */
 int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen);
 /* The guest's PCI bus without any device (host bridge only), for ports and ECAM. */
 void assign_bus_only(struct guest *g);
+
+/* At the end of a run: reads the IOMMU's event log and logs what it holds. */
+void assign_run_end(void);
 
 /* CF8/CFC ports: whether port belongs to PCI configuration, and the access. */
 bool assign_owns_port(uint16_t port, unsigned size);

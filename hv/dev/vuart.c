@@ -28,6 +28,12 @@ static void put_char(struct vuart *u, uint8_t c)
 {
     if (c == '\r')
         return;
+    /* a full line goes out when one more character comes, so a line of exactly
+     * VUART_LINE_MAX characters and its newline stay one line */
+    if (u->len == VUART_LINE_MAX && c != '\n')
+        vuart_flush(u);
+    /* a new line (an empty one too), or the next piece of a long one: every line
+     * emitted has had its start reported */
     if (u->len == 0 && u->line_started)
         u->line_started();
     if (c == '\n') {
@@ -35,10 +41,6 @@ static void put_char(struct vuart *u, uint8_t c)
         u->len = 0;
         return;
     }
-    /* a full line goes out when one more character comes, so a line of exactly
-     * VUART_LINE_MAX characters and its newline stay one line */
-    if (u->len == VUART_LINE_MAX)
-        vuart_flush(u);
     /* non-printable bytes would let a guest play with the host's terminal */
     u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
 }

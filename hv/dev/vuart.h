@@ -8,7 +8,7 @@
 
 #define VUART_BASE 0x3f8
 #define VUART_PORTS 8
-#define VUART_LINE_MAX 240
+#define VUART_LINE_MAX 1024
 
 typedef void (*vuart_emit_fn)(const char *line, size_t len);
 

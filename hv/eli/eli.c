@@ -54,16 +54,49 @@ void eli_on_host_irq(struct eli *e, uint8_t p)
     vlapic_accept(e->lapic, (uint8_t)g);
 }
 
-/* The highest guest vector delivered directly and still in service in the
- * physical APIC (not through an injection eli tracks), or -1. */
-static int highest_direct_in_service(const struct eli *e)
+/* The highest vector in service in the physical APIC, or -1. */
+static int phys_highest(const struct eli *e)
 {
-    for (int g = 255; g >= VEC_FIRST_EXTERNAL; g--) {
-        int p = vecmap_phys(&e->vecs, (uint8_t)g);
-        if (p >= 0 && !bit_test(e->phys_backed, (uint8_t)g) && e->phys->in_service((uint8_t)p))
-            return g;
+    for (int w = 7; w >= 1; w--) {
+        uint32_t bits = e->phys->isr_word((unsigned)w);
+        if (bits)
+            return w * 32 + 31 - __builtin_clz(bits);
     }
     return -1;
+}
+
+/* Guest vector g was delivered directly and is still in service physically: not an
+ * interrupt eli took and injected, nor one whose EOI the guest gave already. */
+static bool direct_in_service(const struct eli *e, unsigned g)
+{
+    int p = vecmap_phys(&e->vecs, (uint8_t)g);
+    return p >= 0 && !bit_test(e->phys_backed, (uint8_t)g) && !bit_test(e->ended, (uint8_t)p) &&
+           e->phys->in_service((uint8_t)p);
+}
+
+/* The highest guest vector delivered directly and still in service, or -1. */
+static int highest_direct_in_service(const struct eli *e)
+{
+    for (int g = 255; g >= VEC_FIRST_EXTERNAL; g--)
+        if (direct_in_service(e, (unsigned)g))
+            return g;
+    return -1;
+}
+
+/* Ends physical vector p. A physical EOI ends the highest vector in service, so
+ * while a higher one is (an assigned interrupt eli took and has not injected or
+ * seen completed yet), p's EOI waits and goes out right after that one's. */
+static void phys_complete(struct eli *e, uint8_t p)
+{
+    if (phys_highest(e) != p) {
+        bit_set(e->ended, p, true);
+        return;
+    }
+    e->phys->eoi();
+    for (int h = phys_highest(e); h >= 0 && bit_test(e->ended, (uint8_t)h); h = phys_highest(e)) {
+        bit_set(e->ended, (uint8_t)h, false);
+        e->phys->eoi();
+    }
 }
 
 /* The guest's EOI ends its highest-priority in-service interrupt, whichever APIC
@@ -75,7 +108,7 @@ void eli_on_guest_eoi(struct eli *e)
     int virt = vlapic_highest_isr(e->lapic);
     e->n.eoi_exits++;
     if (direct > virt) {
-        e->phys->eoi();
+        phys_complete(e, (uint8_t)vecmap_phys(&e->vecs, (uint8_t)direct));
         return;
     }
     if (virt < 0)
@@ -83,7 +116,7 @@ void eli_on_guest_eoi(struct eli *e)
     vlapic_eoi(e->lapic);
     if (bit_test(e->phys_backed, (uint8_t)virt)) {
         bit_set(e->phys_backed, (uint8_t)virt, false);
-        e->phys->eoi();
+        phys_complete(e, (uint8_t)vecmap_phys(&e->vecs, (uint8_t)virt));
     }
 }
 
@@ -128,12 +161,9 @@ void eli_on_shadow_built(struct eli *e)
 uint32_t eli_guest_isr_word(const struct eli *e, unsigned word)
 {
     uint32_t v = e->lapic->isr[word & 7];
-    for (unsigned bit = 0; bit < 32; bit++) {
-        unsigned g = (word & 7) * 32 + bit;
-        int p = vecmap_phys(&e->vecs, (uint8_t)g);
-        if (p >= 0 && !bit_test(e->phys_backed, (uint8_t)g) && e->phys->in_service((uint8_t)p))
+    for (unsigned bit = 0; bit < 32; bit++)
+        if (direct_in_service(e, (word & 7) * 32 + bit))
             v |= 1u << bit;
-    }
     return v;
 }
 

@@ -22,6 +22,7 @@
 /* What the platform offers eli: the physical x2APIC, read and completed. */
 struct eli_phys_ops {
     bool (*in_service)(uint8_t vector);  /* physical ISR bit */
+    uint32_t (*isr_word)(unsigned word); /* physical ISR, vectors 32*word .. +31 */
     void (*eoi)(void);                   /* physical EOI */
 };
 
@@ -49,6 +50,7 @@ struct eli {
     uint64_t idt_base_gpa;    /* guest-physical address of the guest's IDT base */
     uint32_t idt_limit;
     uint64_t phys_backed[4];  /* guest vectors whose in-service instance is physical */
+    uint64_t ended[4];        /* physical vectors the guest completed, EOI still owed */
     const char *no_direct_reason; /* why direct mode is unavailable, for the log */
     uint64_t penalty_until;   /* TSC before which the guest stays out of direct mode */
     uint64_t penalty;         /* its current length in TSC cycles (doubles on repeat) */

@@ -14,9 +14,20 @@ bool vecmap_host_owned(const struct vecmap *m, uint8_t p)
     return m->host_owned[p / 64] >> (p % 64) & 1;
 }
 
+/* No guest interrupt gets a physical vector in the priority class of one of eli's
+ * own: in service and never completed, it would hold eli's vector off (SDM vol. 3,
+ * 11.8.3). */
+static bool host_class(const struct vecmap *m, unsigned p)
+{
+    for (unsigned v = p & 0xf0u; v < (p & 0xf0u) + 16; v++)
+        if (vecmap_host_owned(m, (uint8_t)v))
+            return true;
+    return false;
+}
+
 static bool phys_free(const struct vecmap *m, unsigned p)
 {
-    return p >= VEC_FIRST_EXTERNAL && p < 256 && !vecmap_host_owned(m, (uint8_t)p) && !m->p2g[p];
+    return p >= VEC_FIRST_EXTERNAL && p < 256 && !host_class(m, p) && !m->p2g[p];
 }
 
 /* A free vector in the guest vector's own priority class first (so physical

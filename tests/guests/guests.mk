@@ -15,7 +15,7 @@ OBJCOPY ?= objcopy
 NM      ?= nm
 
 GUEST_NAMES := boot_exit cpuid_msr uart_console triple_fault oob_access eli_memory spin \
-	demo modules edu_irq edu_timer edu_late_eoi eli_idt xapic
+	demo modules edu_irq edu_timer edu_late_eoi eli_idt xapic edu_dma nic
 
 GUEST_SRC := tests/guests
 GUEST_OUT := $(BUILD)/guests
@@ -30,7 +30,7 @@ GUEST_LDSCRIPT := $(GUEST_SRC)/lib/guest.ld
 GUEST_LDFLAGS := -nostdlib -static -T $(GUEST_LDSCRIPT) -z max-page-size=0x1000 \
 	-z noexecstack --build-id=none
 
-GUEST_LIB_C := cmdline edu fault idt multiboot pci pit printf report serial setup string
+GUEST_LIB_C := cmdline e1000e edu fault idt multiboot net pci pit printf report serial setup string
 GUEST_LIB_S := start isr
 GUEST_LIB_C_OBJS := $(patsubst %,$(GUEST_OBJ)/lib/%.o,$(GUEST_LIB_C))
 GUEST_LIB_S_OBJS := $(patsubst %,$(GUEST_OBJ)/lib/%.o,$(GUEST_LIB_S))

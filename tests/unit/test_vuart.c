@@ -108,7 +108,7 @@ static void test_non_printables_replaced(void **state)
 static void test_long_line_split(void **state)
 {
     (void)state;
-    char buf[600];
+    char buf[2 * VUART_LINE_MAX + 20];
     memset(buf, 'a', sizeof(buf));
     out_bytes(buf, VUART_LINE_MAX - 1);
     assert_int_equal(nlines, 0);
@@ -120,19 +120,19 @@ static void test_long_line_split(void **state)
     assert_int_equal(lines[0][VUART_LINE_MAX - 1], 'b');
     assert_string_equal(lines[1], "cd");
 
-    /* 500 characters: two full pieces and the rest */
+    /* two full pieces and the rest (20 characters) */
     setup(NULL);
-    for (int i = 0; i < 500; i++)
+    for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (char)('0' + i % 10);
-    out_bytes(buf, 500);
+    out_bytes(buf, sizeof(buf));
     out("\n");
     assert_int_equal(nlines, 3);
     assert_int_equal(line_len[0], VUART_LINE_MAX);
     assert_int_equal(line_len[1], VUART_LINE_MAX);
-    assert_int_equal(line_len[2], 500 - 2 * VUART_LINE_MAX);
+    assert_int_equal(line_len[2], 20);
     assert_memory_equal(lines[0], buf, VUART_LINE_MAX);
     assert_memory_equal(lines[1], buf + VUART_LINE_MAX, VUART_LINE_MAX);
-    assert_memory_equal(lines[2], buf + 2 * VUART_LINE_MAX, 500 - 2 * VUART_LINE_MAX);
+    assert_memory_equal(lines[2], buf + 2 * VUART_LINE_MAX, 20);
 }
 
 /* A line of exactly VUART_LINE_MAX characters and its newline are one line.
@@ -260,6 +260,137 @@ static void test_bad_offset(void **state)
     assert_int_equal(nlines, 0);
 }
 
+/* ---- line_started ------------------------------------------------------------- */
+
+static int starts;
+static int lines_at_start[MAX_LINES]; /* lines emitted when each start was reported */
+
+static void started(void)
+{
+    assert_true(starts < MAX_LINES);
+    lines_at_start[starts++] = nlines;
+}
+
+static void with_line_started(void)
+{
+    starts = 0;
+    memset(lines_at_start, 0xFF, sizeof(lines_at_start));
+    u.line_started = started;
+}
+
+/* Called once per line, at its first byte: before the rest and before the line ends. */
+static void test_line_started_once_per_line(void **state)
+{
+    (void)state;
+    with_line_started();
+    out("a");
+    assert_int_equal(starts, 1);
+    assert_int_equal(lines_at_start[0], 0);
+    out("bc");
+    assert_int_equal(starts, 1); /* not for the other bytes */
+    out("\n");
+    assert_int_equal(starts, 1);
+    assert_int_equal(nlines, 1);
+    out("de");
+    assert_int_equal(starts, 2);
+    assert_int_equal(lines_at_start[1], 1); /* after the previous line went out */
+    out("\nf\ng\n");
+    assert_int_equal(nlines, 4);
+    assert_int_equal(starts, 4);
+    assert_int_equal(lines_at_start[2], 2);
+    assert_int_equal(lines_at_start[3], 3);
+}
+
+static void test_line_started_empty_line_and_cr(void **state)
+{
+    (void)state;
+    with_line_started();
+    out("\r\r");
+    assert_int_equal(starts, 0); /* a carriage return starts nothing */
+    /* an empty line is a line too: its newline reports its start, before it is
+     * emitted, so every emitted line has a start */
+    out("\n");
+    assert_int_equal(starts, 1);
+    assert_int_equal(lines_at_start[0], 0);
+    assert_int_equal(nlines, 1);
+    assert_int_equal(line_len[0], 0);
+    out("\rx");
+    assert_int_equal(starts, 2);  /* at the x */
+    assert_int_equal(lines_at_start[1], 1);
+    out("\r\n");
+    assert_int_equal(starts, 2);
+    assert_int_equal(nlines, 2);
+    assert_string_equal(lines[1], "x");
+    /* divisor writes are not bytes of a line */
+    vuart_write(&u, LCR, 0x80);
+    vuart_write(&u, THR, 0x01);
+    vuart_write(&u, LCR, 0x03);
+    assert_int_equal(starts, 2);
+}
+
+static void test_line_started_after_flush(void **state)
+{
+    (void)state;
+    with_line_started();
+    out("part");
+    vuart_flush(&u);
+    assert_int_equal(starts, 1);
+    assert_int_equal(nlines, 1);
+    vuart_flush(&u);
+    assert_int_equal(starts, 1);
+    out("next\n");
+    assert_int_equal(starts, 2);
+    assert_int_equal(lines_at_start[1], 1);
+    assert_int_equal(nlines, 2);
+}
+
+static void test_line_started_optional(void **state)
+{
+    (void)state;
+    assert_null(u.line_started); /* vuart_init leaves it unset */
+    out("no callback\n");
+    assert_int_equal(nlines, 1);
+    assert_string_equal(lines[0], "no callback");
+}
+
+/* A line longer than VUART_LINE_MAX goes out in pieces, each a line of its own for the
+ * emit callback (and for eli's stats, which record a mark per emitted line whose start
+ * is "when its first byte was written"): each piece is reported as started, when its
+ * own first byte is written, after the previous piece went out. */
+static void test_line_started_long_line(void **state)
+{
+    (void)state;
+    with_line_started();
+    char buf[2 * VUART_LINE_MAX + 20];
+    memset(buf, 'z', sizeof(buf));
+    out_bytes(buf, VUART_LINE_MAX);
+    assert_int_equal(starts, 1);  /* a full first piece, not out yet */
+    assert_int_equal(nlines, 0);
+    out("z");                     /* the first byte of the second piece */
+    assert_int_equal(nlines, 1);
+    assert_int_equal(starts, 2);
+    assert_int_equal(lines_at_start[1], 1);
+    out_bytes(buf, VUART_LINE_MAX - 1);
+    assert_int_equal(starts, 2);  /* not for the other bytes of the piece */
+    out_bytes(buf, 20);           /* the third piece */
+    assert_int_equal(starts, 3);
+    assert_int_equal(lines_at_start[2], 2);
+    out("\n");
+    assert_int_equal(nlines, 3);
+    assert_int_equal(starts, 3);  /* the newline ends the third piece: no fourth */
+    assert_int_equal(lines_at_start[0], 0);
+    assert_int_equal(line_len[0], VUART_LINE_MAX);
+    assert_int_equal(line_len[1], VUART_LINE_MAX);
+    assert_int_equal(line_len[2], 20);
+
+    /* a line of exactly VUART_LINE_MAX characters is one piece: one start */
+    out_bytes(buf, VUART_LINE_MAX);
+    out("\n");
+    assert_int_equal(nlines, 4);
+    assert_int_equal(starts, 4);
+    assert_int_equal(lines_at_start[3], 3);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -279,6 +410,11 @@ int main(void)
         T(test_iir_fcr),
         T(test_mcr_msr),
         T(test_bad_offset),
+        T(test_line_started_once_per_line),
+        T(test_line_started_empty_line_and_cr),
+        T(test_line_started_after_flush),
+        T(test_line_started_optional),
+        T(test_line_started_long_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,6 +237,18 @@ _Static_assert(offsetof(struct amd_iommu_ivhd, efr_image) == 24, "IVHD EFR image
 #define AMD_IOMMU_IVHD_10_LEN 24u
 #define AMD_IOMMU_IVHD_11_LEN 40u
 
+/* IVHD device entries: the type's bits 7:6 give the length (4 or 8 bytes), but for
+ * type F0h (ACPI HID), 22 bytes and a UID. A special device entry (type 48h, 8 bytes)
+ * names the DeviceID an IOAPIC or HPET uses: byte 4 handle, bytes 6:5 DeviceID, byte 7
+ * variety. */
+#define AMD_IOMMU_IVHD_DEV_SPECIAL 0x48u
+#define AMD_IOMMU_IVHD_DEV_ACPI_HID 0xF0u
+#define AMD_IOMMU_IVHD_SPECIAL_IOAPIC 1u
+#define AMD_IOMMU_IVHD_SPECIAL_HPET 2u
+/* Where AMD chipsets (and QEMU) put the southbridge IOAPIC: 00:14.0 */
+#define AMD_IOMMU_SB_IOAPIC_DEVID 0x00A0u
+#define AMD_IOMMU_MAX_IOAPICS 4u
+
 /* What eli takes from the first IVHD of an IVRS table. */
 struct amd_iommu_ivrs_info {
     unsigned nivhd;           /* IVHD blocks in the table */
@@ -247,6 +259,8 @@ struct amd_iommu_ivrs_info {
     uint64_t base;
     uint64_t efr;             /* 0 for type 10h */
     uint32_t ivinfo;
+    unsigned nioapic;         /* IOAPIC special entries of the first IVHD */
+    uint16_t ioapic_devid[AMD_IOMMU_MAX_IOAPICS];
 };
 
 /* ---- pure helpers (amd_iommu_tables.c) -------------------------------------------- */
@@ -255,6 +269,9 @@ struct amd_iommu_ivrs_info {
  * (TV = 1, Mode 0): DMA passes untranslated, with read and write allowed, and
  * interrupts are not remapped (IV = 0): what a device saw before the IOMMU was on. */
 void amd_iommu_dte_passthrough(struct amd_iommu_dte *d);
+/* An entry that lets nothing through: no DMA (Mode 0, IR = IW = 0), every interrupt
+ * aborted (IV = 1, IntCtl 00b, no pass bit). */
+void amd_iommu_dte_blocked(struct amd_iommu_dte *d);
 /* A confined entry: DMA through the `levels`-level tables at pt_root (read and write
  * as their leaves allow) in domain `domain`; fixed and arbitrated interrupts remapped
  * through the table at irt_pa of 2^irt_len_log2 entries; NMI, INIT, ExtINT, LINT0 and
@@ -292,9 +309,10 @@ int amd_iommu_pt_map(const struct pt_ops *ops, uint64_t root, unsigned levels, u
 int amd_iommu_pt_walk(const struct pt_ops *ops, uint64_t root, unsigned levels, uint64_t iova,
                       uint64_t *pa, uint64_t *perms, uint64_t *page_size);
 
-/* The first IVHD of an IVRS table of `len` bytes (its checksum already checked).
- * Returns 0, -ENOENT (no IVHD) or -EINVAL (a block overruns the table, or is shorter
- * than its type requires). */
+/* The first IVHD of an IVRS table of `len` bytes (its checksum already checked), with
+ * the DeviceIDs of the IOAPICs its special device entries name. Returns 0, -ENOENT (no
+ * IVHD) or -EINVAL (a block overruns the table, or is shorter than its type requires;
+ * an IVHD's device entries that overrun it). */
 int amd_iommu_ivrs_parse(const void *table, size_t len, struct amd_iommu_ivrs_info *out);
 
 /* One line describing an event log entry ("IO_PAGE_FAULT device 00:04.0 ..."). */
@@ -312,8 +330,10 @@ struct acpi;
 int amd_iommu_probe(const struct acpi *acpi);
 bool amd_iommu_present(void);
 
-/* Turns the IOMMU on (once): device table for every DeviceID (pass-through entries),
- * command buffer, event log; IommuEn, CmdBufEn, EventLogEn, and GAEn / XTEn /
+/* Turns the IOMMU on (once): device table for every DeviceID (pass-through entries, but
+ * the IOAPICs' DeviceIDs, whose interrupts are all aborted: eli takes none, and QEMU
+ * attributes a device's DMA write to the MSI window to the southbridge IOAPIC), command
+ * buffer, event log; IommuEn, CmdBufEn, EventLogEn, and GAEn / XTEn /
  * IntCapXTEn when the IOMMU has them. Then confines `device_id`: DMA to IOVA
  * [0, ram_size) reaches host-physical [ram_hpa, ram_hpa + ram_size), nothing else, read
  * and write; its interrupt remapping table covers every index with RemapEn = 0.

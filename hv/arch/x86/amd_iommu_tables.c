@@ -17,6 +17,13 @@ void amd_iommu_dte_passthrough(struct amd_iommu_dte *d)
     d->data[0] = AMD_IOMMU_DTE_V | AMD_IOMMU_DTE_TV | AMD_IOMMU_DTE_IR | AMD_IOMMU_DTE_IW;
 }
 
+void amd_iommu_dte_blocked(struct amd_iommu_dte *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->data[0] = AMD_IOMMU_DTE_V | AMD_IOMMU_DTE_TV;
+    d->data[2] = AMD_IOMMU_DTE_IV | AMD_IOMMU_INT_CTL_ABORT << AMD_IOMMU_DTE_INT_CTL_SHIFT;
+}
+
 void amd_iommu_dte_confined(struct amd_iommu_dte *d, uint16_t domain, uint64_t pt_root,
                             unsigned levels, uint64_t irt_pa, unsigned irt_len_log2)
 {
@@ -211,6 +218,38 @@ static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le
 
 static bool is_ivhd(uint8_t type) { return type == 0x10 || type == 0x11 || type == 0x40; }
 
+#define ACPI_HID_UID_LEN_OFFSET 21u
+#define ACPI_HID_ENTRY_LEN 22u
+
+/* The length of the device entry at p (avail bytes left), or 0 when malformed */
+static size_t dev_entry_len(const uint8_t *p, size_t avail)
+{
+    size_t len;
+    if (p[0] == AMD_IOMMU_IVHD_DEV_ACPI_HID)
+        len = avail > ACPI_HID_UID_LEN_OFFSET ? ACPI_HID_ENTRY_LEN + p[ACPI_HID_UID_LEN_OFFSET] : 0;
+    else if (p[0] < 0x80)
+        len = 4u << (p[0] >> 6);
+    else
+        len = 0; /* other variable-length types: reserved */
+    return len && len <= avail ? len : 0;
+}
+
+/* The special entries (IOAPIC DeviceIDs) among an IVHD's device entries */
+static int parse_dev_entries(const uint8_t *p, size_t len, struct amd_iommu_ivrs_info *out)
+{
+    for (size_t off = 0; off < len;) {
+        size_t n = dev_entry_len(p + off, len - off);
+        if (!n)
+            return -EINVAL;
+        const uint8_t *e = p + off;
+        if (e[0] == AMD_IOMMU_IVHD_DEV_SPECIAL && e[7] == AMD_IOMMU_IVHD_SPECIAL_IOAPIC &&
+            out->nioapic < AMD_IOMMU_MAX_IOAPICS)
+            out->ioapic_devid[out->nioapic++] = le16(e + 5);
+        off += n;
+    }
+    return 0;
+}
+
 int amd_iommu_ivrs_parse(const void *table, size_t len, struct amd_iommu_ivrs_info *out)
 {
     const uint8_t *t = table;
@@ -238,6 +277,9 @@ int amd_iommu_ivrs_parse(const void *table, size_t len, struct amd_iommu_ivrs_in
                 out->base = le64(h + offsetof(struct amd_iommu_ivhd, base_address));
                 out->segment = le16(h + offsetof(struct amd_iommu_ivhd, segment));
                 out->efr = type == 0x10 ? 0 : le64(h + offsetof(struct amd_iommu_ivhd, efr_image));
+                int rc = parse_dev_entries(h + need, blen - need, out);
+                if (rc)
+                    return rc;
             }
         }
         off += blen;

@@ -133,7 +133,7 @@ static pte_t *leaf_4k(const struct pt_ops *ops, uint64_t root, uint64_t va, int 
 
 int pt_unmap(const struct pt_ops *ops, uint64_t root, uint64_t va, uint64_t size)
 {
-    if ((va | size) & (PT_SIZE_4K - 1))
+    if ((va | size) & (PT_SIZE_4K - 1) || va + size < va)
         return -EINVAL;
     for (uint64_t off = 0; off < size; off += PT_SIZE_4K) {
         int err = 0;

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""The network experiments: the `nic` guest drives its assigned e1000e, the host-side load
+generator drives it from outside the VM (as netperf does from a remote machine).
+
+    netbench.py run          rr, stream and kv under bare, baseline, eli-delivery and eli
+    netbench.py coalescing   the NIC's interrupt throttling swept from aggressive to none
+    netbench.py ratio        computation per request swept (the computation-to-I/O ratio)
+
+Each prints a table, writes JSON (the keys of results/run.json, docs/results.md) and a
+gnuplot plot under results/. Figures are under QEMU TCG on this machine.
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import elirun  # noqa: E402
+import netrun  # noqa: E402
+from compare import platform_line  # noqa: E402
+
+MODES = ["bare", "baseline", "eli-delivery", "eli"]
+WINDOW = (re.compile(r"^nic: serving"), re.compile(r"^nic: stopping"))
+RESULTS = elirun.ROOT / "results"
+LOG_DIR = elirun.ROOT / "build" / "run-logs"
+
+WORKLOADS = {
+    "rr": ["--size", "1"],
+    "stream": ["--size", "1024", "--rate", "4000"],
+    "kv": ["--keys", "100", "--get-ratio", "0.9"],
+}
+
+
+def irqs_of(g):
+    return g.get("irq_rx", 0) + g.get("irq_tx", 0) + g.get("irq_other", 0)
+
+
+def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180):
+    """One workload in one mode; returns a results/run.json object, or (None, reason)."""
+    args = list(lg_args) + ["--duration", str(seconds)]
+    log = LOG_DIR / f"{log_name}.log"
+    run = netrun.run_workload(mode, workload, guest_args, args, timeout=timeout, log_path=log)
+    lg, r = run.loadgen, run.result
+    g = elirun.guest_result(run.guest) or {}
+    if run.reason or not lg or not g:
+        return None, f"{run.reason or 'no result'} (log: {log.relative_to(elirun.ROOT)})"
+    w = elirun.window(run.lines, r, *WINDOW) if r else None
+    if r and not w:
+        return None, f"no measurement window (log: {log.relative_to(elirun.ROOT)})"
+    irqs = irqs_of(g)
+    seconds_w = w["seconds"] if w else g["cycles"] / g["tsc_hz"] if g.get("tsc_hz") else seconds
+    row = {
+        "workload": workload,
+        "mode": mode,
+        "interrupts": irqs,
+        "exits": w["exits"] if w else 0,
+        "exits_per_irq": w["exits"] / irqs if w and irqs else 0.0,
+        "exits_per_s": w["exits_per_s"] if w else 0.0,
+        "guest_pct": w["guest_pct"] if w else None,
+        "irqs_per_s": irqs / seconds_w if seconds_w else 0.0,
+        "lat_median_us": lg.get("lat_median_us"),
+        "lat_p99_us": lg.get("lat_p99_us"),
+        "throughput": lg["tps"] if workload != "stream" else lg["fps"],
+        "throughput_unit": "transactions/s" if workload != "stream" else "frames/s",
+        "platform": PLATFORM,
+    }
+    if workload == "stream":
+        row.update(bps=lg["bps"], sent=lg["sent"], received=lg["received"], lost=lg["lost"])
+    else:
+        row.update(lost=lg.get("lost", 0), errors=lg.get("errors", 0))
+    return row, None
+
+
+def table(rows, extra=None):
+    base = {(r["workload"], r.get("param")): r for r in rows if r["mode"] == "bare"}
+    head = (f"{'workload':<9}{'mode':<13}{'throughput':>18}{'vs bare':>8}{'lat med':>9}"
+            f"{'lat p99':>9}{'irq/s':>8}{'exits/s':>9}{'exits/irq':>10}{'guest %':>8}")
+    if extra:
+        head = f"{extra:>8}" + head
+    out = [head, "-" * len(head)]
+    for r in rows:
+        b = base.get((r["workload"], r.get("param")))
+        rel = f"{100 * r['throughput'] / b['throughput']:.0f}%" if b and b["throughput"] else "-"
+        unit = "tps" if r["throughput_unit"] == "transactions/s" else "fps"
+        lat = lambda v: f"{v:.0f}us" if v is not None else "-"  # noqa: E731
+        gp = f"{r['guest_pct']:.1f}" if r["guest_pct"] is not None else "-"
+        line = (f"{r['workload']:<9}{r['mode']:<13}{r['throughput']:>14.0f} {unit}{rel:>8}"
+                f"{lat(r['lat_median_us']):>9}{lat(r['lat_p99_us']):>9}{r['irqs_per_s']:>8.0f}"
+                f"{r['exits_per_s']:>9.0f}{r['exits_per_irq']:>10.4f}{gp:>8}")
+        if extra:
+            line = f"{str(r.get('param')):>8}" + line
+        out.append(line)
+    return out
+
+
+def sweep(name, workloads, modes, seconds, deadline_s):
+    """Runs (workload, param, loadgen args, guest args) x modes with progress lines."""
+    rows, failed = [], []
+    steps = [(w, m) for w in workloads for m in modes]
+    start = time.monotonic()
+    for i, ((wl, param, lg, ga), mode) in enumerate(steps):
+        left = max(0, deadline_s - (time.monotonic() - start))
+        print(f"{name}: {mode} {wl} {param if param is not None else ''} "
+              f"(step {i + 1}/{len(steps)}, at most {left:.0f} s left)", flush=True)
+        row, reason = one_run(mode, wl, lg, ga, seconds, f"{name}-{wl}-{param}-{mode}")
+        if reason:
+            print(f"{name}: {mode} {wl}: failed: {reason}", flush=True)
+            failed.append(f"{wl}/{param}/{mode}")
+            continue
+        row["param"] = param
+        rows.append(row)
+    return rows, failed
+
+
+def gnuplot(script):
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+        return True
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"netbench: gnuplot failed: {err}")
+        return False
+
+
+def plot_run(rows, out):
+    """Throughput relative to bare metal and exits/s per workload and mode."""
+    data = out.with_suffix(".dat")
+    lines = ["# workload " + " ".join(MODES)]
+    for wl in WORKLOADS:
+        base = next((r for r in rows if r["workload"] == wl and r["mode"] == "bare"), None)
+        vals = []
+        for m in MODES:
+            r = next((r for r in rows if r["workload"] == wl and r["mode"] == m), None)
+            vals.append(f"{100 * r['throughput'] / base['throughput']:.1f}" if r and base else "0")
+        lines.append(f"{wl} " + " ".join(vals))
+    data.write_text("\n".join(lines) + "\n")
+    gnuplot(f"""set terminal svg size 800,420
+set output '{out}'
+set title "Throughput relative to bare metal (QEMU TCG)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "% of bare metal"
+set yrange [0:*]
+set key outside right
+plot '{data}' using 2:xtic(1) title 'bare', '' using 3 title 'baseline', '' using 4 title 'eli-delivery', '' using 5 title 'eli'
+""")
+
+
+def plot_sweep(rows, out, xlabel, title):
+    """Throughput and interrupt rate against the swept parameter, one line per mode."""
+    data = out.with_suffix(".dat")
+    modes = [m for m in MODES if any(r["mode"] == m for r in rows)]
+    params = sorted({r["param"] for r in rows})
+    lines = ["# param " + " ".join(f"{m}_tput {m}_irqs" for m in modes)]
+    for p in params:
+        vals = []
+        for m in modes:
+            r = next((r for r in rows if r["mode"] == m and r["param"] == p), None)
+            vals += [f"{r['throughput']:.1f}", f"{r['irqs_per_s']:.1f}"] if r else ["NaN", "NaN"]
+        lines.append(f"{p} " + " ".join(vals))
+    data.write_text("\n".join(lines) + "\n")
+    plots = ", ".join(f"'{data}' using 1:{2 + 2 * i} with linespoints title '{m}'"
+                      for i, m in enumerate(modes))
+    plots2 = ", ".join(f"'{data}' using 1:{3 + 2 * i} with linespoints dt 2 title '{m} irq/s'"
+                       for i, m in enumerate(modes))
+    gnuplot(f"""set terminal svg size 800,460
+set output '{out}'
+set title "{title} (QEMU TCG)"
+set xlabel "{xlabel}"
+set ylabel "throughput"
+set y2label "interrupts/s"
+set ytics nomirror
+set y2tics
+set key outside right
+plot {plots}, {plots2.replace("title", "axes x1y2 title")}
+""")
+
+
+def save(rows, name):
+    out = RESULTS / f"{name}.json"
+    RESULTS.mkdir(exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+    return out
+
+
+def cmd_run(o):
+    wls = [(wl, None, args, "", ) for wl, args in WORKLOADS.items()]
+    rows, failed = sweep("run", wls, MODES, o.seconds, 600)
+    print()
+    for line in table(rows):
+        print("  " + line)
+    out = save(rows, o.name)
+    plot_run(rows, RESULTS / f"{o.name}.svg")
+    print(f"saved {out.relative_to(elirun.ROOT)} and results/{o.name}.svg")
+    return rows, failed
+
+
+def cmd_coalescing(o):
+    itrs = [0, 1000, 4000, 20000]  # ITR interval in 256 ns units: none (QEMU's floor) .. 5 ms
+    wls = [("stream", itr, ["--size", "1024", "--rate", "0"], f"itr={itr}") for itr in itrs]
+    rows, failed = sweep("coalescing", wls, ["baseline", "eli-delivery", "eli"], o.seconds, 900)
+    print()
+    for line in table(rows, extra="itr"):
+        print("  " + line)
+    out = save(rows, "coalescing")
+    plot_sweep(rows, RESULTS / "coalescing.svg", "ITR interval (256 ns units)",
+               "Stream throughput and interrupt rate vs interrupt coalescing")
+    print(f"saved {out.relative_to(elirun.ROOT)} and results/coalescing.svg")
+    return rows, failed
+
+
+def cmd_ratio(o):
+    works = [0, 20000, 100000, 500000]  # TSC cycles of computation per request
+    wls = [("rr", w, ["--size", "1"], f"work={w}") for w in works]
+    rows, failed = sweep("ratio", wls, ["bare", "baseline", "eli"], o.seconds, 900)
+    print()
+    for line in table(rows, extra="work"):
+        print("  " + line)
+    out = save(rows, "ratio")
+    plot_sweep(rows, RESULTS / "ratio.svg", "computation per request (TSC cycles)",
+               "Request-response rate vs computation per request")
+    print(f"saved {out.relative_to(elirun.ROOT)} and results/ratio.svg")
+    return rows, failed
+
+
+PLATFORM = ""
+
+
+def main(argv=None):
+    global PLATFORM
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("experiment", choices=["run", "coalescing", "ratio"])
+    p.add_argument("--seconds", type=float, default=4, help="load per step")
+    p.add_argument("--name", default="net", help="results/NAME.json for `run`")
+    o = p.parse_args(argv)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    PLATFORM = platform_line()
+    print(f"eli network experiment `{o.experiment}` on {PLATFORM}")
+    print("(under QEMU TCG: compare the modes side by side)")
+    rows, failed = {"run": cmd_run, "coalescing": cmd_coalescing, "ratio": cmd_ratio}[o.experiment](o)
+    if failed:
+        print(f"failed steps: {' '.join(failed)}")
+    return 1 if failed or not rows else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
