@@ -19,7 +19,7 @@ HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S)
 HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HV_ASMS))
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
-.PHONY: all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio demo setup clean
+.PHONY: lint all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio demo setup clean
 all: eli guests unit tools
 
 eli: $(BUILD)/eli.elf
@@ -83,6 +83,13 @@ bench: setup
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/demo.py
+
+# cppcheck over eli, the host tools and the unit tests: it must stay quiet
+lint:
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+		-Ihv -Ihv/include hv
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+		-Ihv tests/unit tools/loadgen.c
 
 clean:
 	rm -rf $(BUILD)

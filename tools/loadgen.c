@@ -594,6 +594,26 @@ static const char *rx_hint(void)
     return buf;
 }
 
+
+/* Whether a request-response loop stops before its next request: its time or count is
+ * up (complete), the whole run's deadline passed (*complete = false), or the guest has
+ * been silent too long (*gone = true). */
+static bool exchange_done(uint64_t t, uint64_t end, uint64_t attempts, uint64_t last_reply,
+                          bool *complete, bool *gone)
+{
+    if (t >= end || (opt.count && attempts >= opt.count))
+        return true;
+    if (t >= deadline_all) {
+        *complete = false;
+        return true;
+    }
+    if (t - last_reply > silence_limit()) {
+        *gone = true;
+        return true;
+    }
+    return false;
+}
+
 static int run_rr(void)
 {
     uint8_t req[MAX_PAYLOAD];
@@ -608,16 +628,8 @@ static int run_rr(void)
 
     for (;; seq++) {
         uint64_t t = now_ns();
-        if (t >= end || (opt.count && attempts >= opt.count))
+        if (exchange_done(t, end, attempts, last_reply, &complete, &gone))
             break;
-        if (t >= deadline_all) {
-            complete = false;
-            break;
-        }
-        if (t - last_reply > silence_limit()) {
-            gone = true;
-            break;
-        }
         for (unsigned i = 0; i < opt.size; i++)
             req[i] = (uint8_t)(seq * 7 + i);
         uint16_t sport = (uint16_t)(opt.src_port + seq % SPORTS);
@@ -936,16 +948,8 @@ static int run_kv(void)
     uint64_t first = 0, last = 0;
     for (;; seq++) {
         uint64_t t = now_ns();
-        if (t >= end || (opt.count && attempts >= opt.count))
+        if (exchange_done(t, end, attempts, last_reply, &complete, &gone))
             break;
-        if (t >= deadline_all) {
-            complete = false;
-            break;
-        }
-        if (t - last_reply > silence_limit()) {
-            gone = true;
-            break;
-        }
         unsigned k = (unsigned)(rng() % opt.keys);
         bool is_get = rng_unit() < opt.get_ratio;
         int n;

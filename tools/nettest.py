@@ -16,9 +16,11 @@ import elirun  # noqa: E402
 import netrun  # noqa: E402
 
 MODES = ["bare", "baseline", "eli-delivery", "eli"]
+# a reply later than --reply-timeout counts as lost (and, when it comes, as stale): a busy
+# 2-core TCG host can delay one by a few hundred ms
 TESTS = {
-    "rr": ["--duration", "2"],
-    "kv": ["--duration", "2", "--keys", "50"],
+    "rr": ["--duration", "2", "--reply-timeout", "1000"],
+    "kv": ["--duration", "2", "--keys", "50", "--reply-timeout", "1000"],
     "stream": ["--duration", "2", "--size", "512", "--rate", "1000"],
 }
 LOG_DIR = elirun.ROOT / "build" / "test-logs"
@@ -34,7 +36,8 @@ def judge(workload, mode, run):
     if not lg.get("complete"):
         why.append("the load generator did not complete")
     if workload in ("rr", "kv"):
-        if lg.get("lost") or lg.get("errors"):
+        # a request whose reply came late is not lost by the guest
+        if lg.get("lost", 0) > lg.get("stale", 0) or lg.get("errors"):
             why.append(f"lost {lg.get('lost')} / wrong {lg.get('errors')} of "
                        f"{lg.get('transactions')} requests")
         if not lg.get("transactions"):

@@ -68,8 +68,21 @@ def run_phase(name, argv):
     return summary
 
 
+def run_lint():
+    """cppcheck must stay quiet: one test."""
+    p = subprocess.run(["make", "--no-print-directory", "lint"], cwd=ROOT, capture_output=True,
+                       text=True)
+    if p.returncode:
+        print("FAIL lint: cppcheck found something:")
+        for line in (p.stdout + p.stderr).splitlines()[-30:]:
+            print(f"    {line}")
+        return 0, 1
+    print("PASS lint (cppcheck quiet)")
+    return 1, 0
+
+
 def main(argv):
-    counts = [run_units()]
+    counts = [run_lint(), run_units()]
     print(f"unit tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
     counts.append(run_phase("system", [sys.executable, str(ROOT / "tools" / "runner.py"), *argv]))
     print(f"system tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)

@@ -19,5 +19,7 @@ uint64_t integrity_fnv1a64(const void *p, size_t len)
 
 uint64_t eli_image_checksum(void)
 {
-    return integrity_fnv1a64(__image_start, (size_t)(__data_end - __image_start));
+    /* the linker's symbols bound one image: compare them as addresses */
+    uintptr_t start = (uintptr_t)__image_start, end = (uintptr_t)__data_end;
+    return integrity_fnv1a64(__image_start, (size_t)(end - start));
 }

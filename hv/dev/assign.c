@@ -37,6 +37,8 @@ struct assigned {
     struct vpci_dev vdev;
     struct vpci vpci;
     int phys_vec[MAX_VECTORS]; /* per MSI/MSI-X index, 0: none */
+    bool msi_live;             /* the guest enabled MSI */
+    bool msi_ok;               /* and eli accepted its message */
 };
 
 static struct assigned dev;
@@ -115,11 +117,20 @@ static int bar_map(void *ctx, unsigned bar, uint64_t guest_base, uint64_t size, 
     return rc;
 }
 
+/* Plain MSI has no mask (without per-vector masking): a message eli refused is kept
+ * off by disabling MSI on the device, whatever the guest's enable bit says. */
+static void msi_apply(struct assigned *a)
+{
+    pci_msi_enable(a->bdf, a->msi_cap, a->msi_live && a->msi_ok);
+}
+
 static void irq_enable(void *ctx, enum vpci_irq_kind kind, bool on)
 {
     struct assigned *a = ctx;
-    if (kind == VPCI_MSI && a->msi_cap)
-        pci_msi_enable(a->bdf, a->msi_cap, on);
+    if (kind == VPCI_MSI && a->msi_cap) {
+        a->msi_live = on;
+        msi_apply(a);
+    }
     else if (kind == VPCI_MSIX && a->msix_cap)
         pci_msix_control(a->bdf, a->msix_cap, on, false);
 }
@@ -177,10 +188,10 @@ static void program_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned i
     if (rc)
         enabled = false;
     if (kind == VPCI_MSI) {
-        /* MSI has no mask without per-vector masking: a failed entry stays off in the
-         * IOMMU (RemapEn = 0), so the device's message is dropped there */
         if (enabled)
             pci_msi_program(a->bdf, a->msi_cap, addr, data);
+        a->msi_ok = enabled;
+        msi_apply(a);
         return;
     }
     if (enabled)

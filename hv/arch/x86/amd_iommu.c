@@ -95,7 +95,7 @@ static bool is_iommu_function(uint16_t bdf)
 int amd_iommu_probe(const struct acpi *acpi)
 {
     const struct acpi_header *h = NULL;
-    struct amd_iommu_ivrs_info ivrs;
+    struct amd_iommu_ivrs_info ivrs = { 0 };
     char name[PCI_BDF_STR_MAX], from_ivrs[48] = "no IVRS table";
     bool have_ivrs = false;
     int found = acpi ? acpi_find_table(acpi, "IVRS", 0, &h, NULL) : -ENOENT;

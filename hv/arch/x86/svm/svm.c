@@ -308,6 +308,41 @@ static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
     }
 }
 
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* A PAT entry must name a memory type: UC, WC, WT, WP, WB or UC- (SDM vol. 3, 12.12.2). */
+static bool pat_valid(uint64_t pat)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned t = (unsigned)(pat >> (8 * i)) & 0xff;
+        if (t == 2 || t == 3 || t > 7)
+            return false;
+    }
+    return true;
+}
+
+/* What a CPU refuses with #GP for the MSRs eli keeps in the VMCB. */
+static bool msr_value_valid(uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case MSR_IA32_PAT:
+        return pat_valid(val);
+    case MSR_FS_BASE:
+    case MSR_GS_BASE:
+    case MSR_KERNEL_GS_BASE:
+    case MSR_LSTAR:
+    case MSR_CSTAR:
+    case MSR_SYSENTER_ESP:
+    case MSR_SYSENTER_EIP:
+        return canonical(val);
+    default:
+        return true;
+    }
+}
+
 static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
 {
     struct vmcb_save *s = &v->vmcb->save;
@@ -316,11 +351,16 @@ static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
         return rc == 0;
     uint64_t *f = msr_field(s, msr);
     if (f) {
+        if (!msr_value_valid(msr, val))
+            return false;
         *f = val;
         return true;
     }
     if (msr == MSR_EFER) {
         if (val & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+            return false;
+        /* LME cannot change while paging is on (APM vol. 2, 14.6.1) */
+        if ((s->cr0 & CR0_PG) && ((val ^ s->efer) & EFER_LME))
             return false;
         /* LMA is the CPU's to set; SVME stays on underneath */
         s->efer = (val & EFER_GUEST_WRITABLE) | (s->efer & EFER_LMA) | EFER_SVME;
@@ -329,16 +369,23 @@ static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
     return false;
 }
 
-static void log_msr_once(uint32_t msr, bool write)
+#define MSR_LOG_KINDS 32
+
+/* Once per MSR and direction, and no more than MSR_LOG_KINDS of them: a guest probing
+ * every MSR must not flood the log. */
+static void log_msr_once(uint32_t msr, bool write, const char *why)
 {
-    static uint32_t seen[32];
+    static uint32_t seen[MSR_LOG_KINDS];
     static unsigned nseen;
+    uint32_t key = msr | (write ? 0x80000000u : 0);
     for (unsigned i = 0; i < nseen; i++)
-        if (seen[i] == (msr | (write ? 0x80000000u : 0)) )
+        if (seen[i] == key)
             return;
-    if (nseen < 32)
-        seen[nseen++] = msr | (write ? 0x80000000u : 0);
-    log_line("guest %s unknown MSR 0x%x: #GP", write ? "writes" : "reads", msr);
+    if (nseen == MSR_LOG_KINDS)
+        return;
+    seen[nseen++] = key;
+    log_line("guest %s MSR 0x%x: %s: #GP%s", write ? "writes" : "reads", msr, why,
+             nseen == MSR_LOG_KINDS ? " (further MSR faults are not logged)" : "");
 }
 
 static void handle_msr(struct svm_vcpu *v)
@@ -359,7 +406,7 @@ static void handle_msr(struct svm_vcpu *v)
         skip_insn(v, 2);
         return;
     }
-    log_msr_once(msr, write);
+    log_msr_once(msr, write, write ? "unknown MSR or a value it refuses" : "unknown MSR");
     svm_inject_exception(v, EXCP_GP, true, 0);
 }
 
@@ -466,6 +513,19 @@ static void handle_unknown(struct svm_vcpu *v)
     run_end(EXIT_GUEST_ENDED, "unhandled-exit");
 }
 
+/* IPIs the guest asked for that never left its CPU (INIT, SIPI, NMI, broadcasts,
+ * other destinations): logged, the first few and then every 1000th. */
+static void log_dropped_ipis(const struct vlapic *l)
+{
+    static uint64_t seen;
+    if (l->dropped_ipis == seen)
+        return;
+    seen = l->dropped_ipis;
+    if (seen <= 10 || seen % 1000 == 0)
+        log_line("guest IPI dropped (ICR 0x%llx): IPIs never leave the guest's CPU (%llu so far)",
+                 (unsigned long long)l->last_dropped_icr, (unsigned long long)seen);
+}
+
 static void dispatch_exit(struct svm_vcpu *v)
 {
     uint64_t code = v->vmcb->control.exitcode;
@@ -477,6 +537,7 @@ static void dispatch_exit(struct svm_vcpu *v)
     else if (code < sizeof(exit_handlers) / sizeof(exit_handlers[0]))
         fn = exit_handlers[code];
     (fn ? fn : handle_unknown)(v);
+    log_dropped_ipis(&v->guest->lapic);
 }
 
 void svm_run(struct guest *g)

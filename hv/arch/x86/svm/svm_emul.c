@@ -136,9 +136,24 @@ static uint64_t linear_address(struct svm_vcpu *v, const struct x86_insn *insn)
     return svm_cpu_mode(v) == 64 ? la : (uint32_t)la;
 }
 
-static void memory_fault(struct svm_vcpu *v, uint64_t la, bool write)
+static bool canonical(uint64_t a)
 {
-    v->vmcb->save.cr2 = la;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* The fault an access of len bytes at la takes: #GP for a non-canonical address in
+ * 64-bit mode, else #PF at the first byte whose page is not mapped (CR2). */
+static void memory_fault(struct svm_vcpu *v, uint64_t la, unsigned len, bool write)
+{
+    if (svm_cpu_mode(v) == 64 && (!canonical(la) || !canonical(la + len - 1))) {
+        svm_inject_exception(v, EXCP_GP, true, 0);
+        return;
+    }
+    uint64_t gpa, fault = la;
+    uint64_t next_page = (la | 0xfff) + 1;
+    if (!svm_translate(v, la, &gpa) && next_page < la + len)
+        fault = next_page; /* the first page is there: the second one faulted */
+    v->vmcb->save.cr2 = fault;
     svm_inject_exception(v, EXCP_PF, true, write ? PF_ERR_WRITE : 0);
 }
 
@@ -165,7 +180,7 @@ void svm_handle_dtr(struct svm_vcpu *v)
     unsigned base_bytes = insn.mem_size - 2;
     if (insn.kind == INSN_LIDT) {
         if (svm_read_guest(v, la, buf, insn.mem_size, false)) {
-            memory_fault(v, la, false);
+            memory_fault(v, la, insn.mem_size, false);
             return;
         }
         uint64_t base = 0;
@@ -182,7 +197,7 @@ void svm_handle_dtr(struct svm_vcpu *v)
         memcpy(buf, &limit, 2);
         memcpy(buf + 2, &v->idtr_base, base_bytes);
         if (svm_write_guest(v, la, buf, insn.mem_size)) {
-            memory_fault(v, la, true);
+            memory_fault(v, la, insn.mem_size, true);
             return;
         }
     }
@@ -196,7 +211,7 @@ void svm_handle_cr8(struct svm_vcpu *v, bool write)
     uint64_t rip = v->vmcb->save.rip + v->vmcb->save.cs.base;
     svm_sync_gprs_in(v);
     if (svm_read_guest(v, rip, b, sizeof(b), true)) {
-        memory_fault(v, rip, false);
+        memory_fault(v, rip, sizeof(b), false);
         return;
     }
     unsigned i = 0, rex_b = 0;
