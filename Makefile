@@ -55,6 +55,7 @@ $(ASM_OFFSETS): hv/arch/x86/asm-offsets.c hv/arch/x86/regs.h
 include tests/guests/guests.mk
 include tests/unit/unit.mk
 include tools/tools.mk
+include tests/fuzz/fuzz.mk
 
 setup:
 	@scripts/setup

@@ -50,13 +50,17 @@ static int parse_modules(const struct mb_info *mbi, phys_reader_fn rd, void *ctx
         return -E2BIG;
     }
     for (uint32_t i = 0; i < mbi->mods_count; i++) {
-        const struct mb_module *m = rd(ctx, mbi->mods_addr + i * sizeof(*m), sizeof(*m));
-        const char *s = m ? (m->string ? read_string(rd, ctx, m->string) : "") : NULL;
-        if (!m || !s || m->mod_end < m->mod_start) {
+        /* copied: the loader's list need not be aligned */
+        const void *at = rd(ctx, mbi->mods_addr + i * sizeof(struct mb_module), sizeof(struct mb_module));
+        struct mb_module m;
+        if (at)
+            memcpy(&m, at, sizeof(m));
+        const char *s = at ? (m.string ? read_string(rd, ctx, m.string) : "") : NULL;
+        if (!at || !s || m.mod_end < m.mod_start) {
             fmt_snprintf(err, errlen, "bad multiboot module entry %u", i);
             return -EINVAL;
         }
-        out->mods[out->nmods++] = (struct boot_module){ m->mod_start, m->mod_end, s };
+        out->mods[out->nmods++] = (struct boot_module){ m.mod_start, m.mod_end, s };
     }
     return 0;
 }

@@ -204,8 +204,11 @@ static int write_apic_base(struct vlapic *v, uint64_t val)
         return -EINVAL;
     if (!was_en && extd)
         return -EINVAL;
-    if (was_en && !en)
+    if (was_en && !en) {
         reset_registers(v); /* 11.4.3: disabling loses the APIC's state */
+        if (v->disable_hook)
+            v->disable_hook(v->hook_ctx);
+    }
     if (extd && !was_x2)
         v->ldr = x2apic_ldr(v->id); /* set by hardware on entry (11.12.5.1) */
     v->apic_base = val;

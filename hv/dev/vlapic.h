@@ -92,6 +92,9 @@ struct vlapic {
     /* An EOI write (either interface) calls eoi_hook when set, vlapic_eoi otherwise:
      * eli decides there whether the virtual or the physical in-service interrupt ends. */
     void (*eoi_hook)(void *hook_ctx);
+    /* Called when the guest turns the APIC off (IA32_APIC_BASE.EN cleared), after its
+     * IRR and ISR are lost: eli completes what it owes the physical APIC. */
+    void (*disable_hook)(void *hook_ctx);
     void *hook_ctx;
 
     /* counters for the result line */

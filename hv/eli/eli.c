@@ -15,6 +15,8 @@ static void bit_set(uint64_t *map, uint8_t v, bool on)
         map[v / 64] &= ~(1ull << (v % 64));
 }
 
+static void apic_disabled_hook(void *ctx);
+
 static void eoi_hook(void *ctx)
 {
     eli_on_guest_eoi(ctx);
@@ -29,6 +31,7 @@ void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const str
     e->phys = phys;
     vecmap_init(&e->vecs, host_vectors, nhost);
     lapic->eoi_hook = eoi_hook;
+    lapic->disable_hook = apic_disabled_hook;
     lapic->hook_ctx = e;
     e->no_direct_reason = mode == ELI_MODE_BASELINE ? "baseline mode" : "the guest has loaded no IDT";
 }
@@ -197,8 +200,36 @@ void eli_on_guest_interruptible(struct eli *e)
     e->penalty = 0;
 }
 
+/* A guest that turned its APIC off (or reset it) drops what was pending or in service
+ * there; the physical EOIs eli owes for assigned interrupts it took, or that the guest
+ * completed while a higher one was in service, are paid now, or their priority class
+ * would stay blocked in the physical APIC. */
+static void settle_owed_eois(struct eli *e)
+{
+    for (int g = 255; g >= VEC_FIRST_EXTERNAL; g--) {
+        if (!bit_test(e->phys_backed, (uint8_t)g))
+            continue;
+        bit_set(e->phys_backed, (uint8_t)g, false);
+        int p = vecmap_phys(&e->vecs, (uint8_t)g);
+        if (p >= 0 && e->phys->in_service((uint8_t)p))
+            phys_complete(e, (uint8_t)p);
+    }
+}
+
+static bool lapic_on(const struct vlapic *l)
+{
+    return (l->apic_base & (1ull << 11)) && (l->svr & (1u << 8));
+}
+
+static void apic_disabled_hook(void *ctx)
+{
+    settle_owed_eois(ctx);
+}
+
 struct eli_plan eli_plan(struct eli *e, bool can_inject, uint64_t now)
 {
+    if (!lapic_on(e->lapic))
+        settle_owed_eois(e);
     int pending = vlapic_pending(e->lapic);
     /* A raised task priority also keeps the guest out of direct mode: there the
      * physical TPR (eli's, 0) would be what gates the device's interrupts, and what
