@@ -46,7 +46,7 @@ static void test_defaults(void **state)
     expect_ok("guest=boot_exit");
     assert_string_equal(cfg.guest, "boot_exit");
     assert_int_equal(cfg.mem_mib, 64);
-    assert_int_equal(cfg.tick_hz, 250);
+    assert_int_equal(cfg.tick_hz, 100);
     assert_false(cfg.quiet);
 }
 
