@@ -26,22 +26,10 @@
 #define IDT_GATES		256
 #define IDT_LIMIT		(IDT_GATES * 16 - 1)
 #define IDT_LIMIT_HALF		0x7ff		/* 128 gates */
-#define GATE_INTERRUPT64	0x8e		/* present, DPL 0, 64-bit interrupt gate */
 #define PAGE_SIZE		4096
 #define SPAN_OFFSET		0x808		/* 8-byte aligned only, crosses a page boundary */
 #define LOST_CYCLES_UNKNOWN_HZ	10000000000ull
 
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type_attr;
-	uint16_t offset_mid;
-	uint32_t offset_high;
-	uint32_t reserved;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
 
 enum { ENTRY_A, ENTRY_B, ENTRY_C, ENTRY_LIB, ENTRIES };
 static const char entry_names[ENTRIES] = { 'A', 'B', 'C', 'L' };
@@ -135,31 +123,8 @@ static void soft_int_arg(void *arg)
 	soft_int((unsigned)(uintptr_t)arg);
 }
 
-static uint16_t read_cs(void)
-{
-	uint16_t cs;
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	return cs;
-}
 
-static struct idt_gate make_gate(const void *entry)
-{
-	uintptr_t a = (uintptr_t)entry;
 
-	return (struct idt_gate){
-		.offset_low = (uint16_t)a,
-		.selector = read_cs(),
-		.type_attr = GATE_INTERRUPT64,
-		.offset_mid = (uint16_t)(a >> 16),
-		.offset_high = (uint32_t)(a >> 32),
-	};
-}
-
-/* A plain store into a (possibly live) IDT. */
-static void write_gate(struct idt_gate *idt, unsigned v, struct idt_gate g)
-{
-	*(volatile struct idt_gate *)&idt[v] = g;
-}
 
 static void load_idt(const void *base, uint16_t limit)
 {
@@ -299,24 +264,24 @@ static void check_device_gates(struct descriptor_ptr lib, uint64_t vector)
 	uint64_t lost_bound = hz ? 2 * hz : LOST_CYCLES_UNKNOWN_HZ;
 	struct idt_gate lib_gate = idt[v];
 
-	write_gate(idt, v, make_gate(entry_a));
+	idt_gate_write(idt, v, idt_gate_make((uintptr_t)entry_a));
 	sti();
 	if (!run_phase("(c) gate V -> A", ENTRY_A, lost_bound))
 		goto out;
 
 	/* No interrupt is in flight between two phases: rewrite the live gate in place. */
-	write_gate(idt, v, make_gate(entry_b));
+	idt_gate_write(idt, v, idt_gate_make((uintptr_t)entry_b));
 	if (!run_phase("(c) gate V rewritten in place -> B", ENTRY_B, lost_bound))
 		goto out;
 
 	memcpy(idt_copy, idt, sizeof(idt_copy));
-	write_gate(idt_copy, v, make_gate(entry_c));
+	idt_gate_write(idt_copy, v, idt_gate_make((uintptr_t)entry_c));
 	load_idt(idt_copy, IDT_LIMIT);
 	sidt_is((uintptr_t)idt_copy, IDT_LIMIT, "the second IDT with gate V -> C");
 	if (!run_phase("(d) LIDT of a second IDT, gate V -> C", ENTRY_C, lost_bound))
 		goto out;
 
-	write_gate(idt, v, lib_gate);
+	idt_gate_write(idt, v, lib_gate);
 	idt_set_handler(v, lib_handler);
 	load_idt(idt, lib.limit);
 	sidt_is(lib.base, lib.limit, "the library's IDT, gate V restored");
@@ -325,7 +290,7 @@ out:
 	cli();
 	edu_msi_disable(&edu);
 	load_idt(idt, lib.limit);
-	write_gate(idt, v, lib_gate);
+	idt_gate_write(idt, v, lib_gate);
 	report(spurious == 0, "no spurious edu interrupts (%lu)", spurious);
 }
 

@@ -35,7 +35,6 @@
 #define DEFAULT_VECTOR		0x41
 #define IDT_GATES		256
 #define IDT_LIMIT		(IDT_GATES * 16 - 1)
-#define GATE_INTERRUPT64	0x8e
 #define PAGE_SIZE		4096
 #define NONCANONICAL		0x0000800000000000ull
 #define HIGH_BASE		0x100000000ull		/* 4 GiB: beyond the guest's RAM */
@@ -46,17 +45,6 @@
 #define PTE_PS			0x80ull
 #define ISR_STUB_SIZE		16
 
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type_attr;
-	uint16_t offset_mid;
-	uint32_t offset_high;
-	uint32_t reserved;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
 
 static struct idt_gate idt_copy[IDT_GATES] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t pd_high[512] __attribute__((aligned(PAGE_SIZE)));
@@ -143,33 +131,13 @@ static void soft_handler(struct int_frame *frame)
 	soft_hits++;
 }
 
-static uint16_t read_cs(void)
-{
-	uint16_t cs;
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	return cs;
-}
 
-static struct idt_gate make_gate(uint64_t a)
-{
-	return (struct idt_gate){
-		.offset_low = (uint16_t)a,
-		.selector = read_cs(),
-		.type_attr = GATE_INTERRUPT64,
-		.offset_mid = (uint16_t)(a >> 16),
-		.offset_high = (uint32_t)(a >> 32),
-	};
-}
 
 static struct idt_gate *live_idt(void)
 {
 	return (struct idt_gate *)(uintptr_t)lib_idt.base;
 }
 
-static void write_gate(struct idt_gate *idt, unsigned v, struct idt_gate g)
-{
-	*(volatile struct idt_gate *)&idt[v] = g;
-}
 
 static void load_idt(uint64_t base, uint16_t limit)
 {
@@ -244,11 +212,11 @@ static void case_gate(void)
 
 	sti();
 	uint64_t a = raise_n(100, &lib_runs);
-	write_gate(live_idt(), vector, make_gate((uintptr_t)entry_b));
+	idt_gate_write(live_idt(), vector, idt_gate_make((uintptr_t)entry_b));
 	uint64_t lib0 = lib_runs;
 	uint64_t b = raise_n(100, &alt_runs);
 	uint64_t lib_during_b = lib_runs - lib0;
-	write_gate(live_idt(), vector, saved);
+	idt_gate_write(live_idt(), vector, saved);
 	uint64_t alt0 = alt_runs;
 	uint64_t c = raise_n(100, &lib_runs);
 	cli();
@@ -264,7 +232,7 @@ static void case_noncanon_gp(void)
 	struct idt_gate saved = live_idt()[vector];
 
 	idt_set_handler(GP_VECTOR, gp_handler);
-	write_gate(live_idt(), vector, make_gate(NONCANONICAL));
+	idt_gate_write(live_idt(), vector, idt_gate_make(NONCANONICAL));
 	uint64_t lib0 = lib_runs;
 	sti();
 	edu_raise(&edu, EDU_IRQ_BIT);
@@ -277,7 +245,7 @@ static void case_noncanon_gp(void)
 	       "interrupt raised #GP once (%lu), the handler did not run", vector, NONCANONICAL,
 	       gp_hits);
 	report(!x2apic_isr_test(vector), "the #GP handler's EOI left nothing in service");
-	write_gate(live_idt(), vector, saved);
+	idt_gate_write(live_idt(), vector, saved);
 	idt_set_handler(GP_VECTOR, NULL);
 	check_device("the gate was restored");
 }
@@ -294,11 +262,11 @@ static _Noreturn void wait_for_the_end(const char *what)
 
 static void case_noncanon(void)
 {
-	struct idt_gate bad = make_gate(NONCANONICAL);
+	struct idt_gate bad = idt_gate_make(NONCANONICAL);
 
-	write_gate(live_idt(), vector, bad);
-	write_gate(live_idt(), GP_VECTOR, bad);
-	write_gate(live_idt(), DF_VECTOR, bad);
+	idt_gate_write(live_idt(), vector, bad);
+	idt_gate_write(live_idt(), GP_VECTOR, bad);
+	idt_gate_write(live_idt(), DF_VECTOR, bad);
 	printf("hostile_idt: gates %#x, #GP and #DF non-canonical; raising: about to triple "
 	       "fault\n", vector);
 	wait_for_the_end("an interrupt through a non-canonical gate with #GP and #DF broken");
@@ -307,7 +275,7 @@ static void case_noncanon(void)
 static void case_outside(void)
 {
 	map_high();
-	write_gate(live_idt(), vector, make_gate(HIGH_BASE));
+	idt_gate_write(live_idt(), vector, idt_gate_make(HIGH_BASE));
 	printf("hostile_idt: gate %#x -> %#llx (mapped to guest-physical %#llx); raising\n",
 	       vector, HIGH_BASE, HIGH_BASE);
 	wait_for_the_end("an interrupt whose handler lies beyond guest RAM");
@@ -408,7 +376,7 @@ static void case_sidt(void)
 	unsigned differ = 0;
 	printf("hostile_idt: gates that read back differently from what the library wrote:");
 	for (unsigned v = 0; v < IDT_GATES; v++) {
-		struct idt_gate want = make_gate((uintptr_t)isr_stubs + v * ISR_STUB_SIZE);
+		struct idt_gate want = idt_gate_make((uintptr_t)isr_stubs + v * ISR_STUB_SIZE);
 		if (memcmp(&want, &live_idt()[v], sizeof(want))) {
 			printf(" %#x(type %#x)", v, live_idt()[v].type_attr);
 			differ++;

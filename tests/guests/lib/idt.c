@@ -5,19 +5,8 @@
 #include "processor.h"
 
 #define ISR_STUB_SIZE		16	/* as in isr.S */
-#define KERNEL_CS		0x08	/* 64-bit code selector of start.S's GDT */
-#define GATE_INTERRUPT64	0x8e	/* present, DPL 0, 64-bit interrupt gate (clears IF) */
 #define EXCEPTION_VECTORS	32
 
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type_attr;
-	uint16_t offset_mid;
-	uint32_t offset_high;
-	uint32_t reserved;
-} __attribute__((packed));
 
 extern const char isr_stubs[];
 
@@ -25,15 +14,32 @@ extern const char isr_stubs[];
 static struct idt_gate idt[256] __attribute__((aligned(4096)));
 static interrupt_handler handlers[256];
 
-static void set_gate(unsigned vector, uintptr_t entry)
+static uint16_t read_cs(void)
 {
-	idt[vector] = (struct idt_gate){
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return cs;
+}
+
+struct idt_gate idt_gate_make(uint64_t entry)
+{
+	return (struct idt_gate){
 		.offset_low = (uint16_t)entry,
-		.selector = KERNEL_CS,
+		.selector = read_cs(),
 		.type_attr = GATE_INTERRUPT64,
 		.offset_mid = (uint16_t)(entry >> 16),
 		.offset_high = (uint32_t)(entry >> 32),
 	};
+}
+
+void idt_gate_write(struct idt_gate *table, unsigned vector, struct idt_gate g)
+{
+	*(volatile struct idt_gate *)&table[vector] = g;
+}
+
+static void set_gate(unsigned vector, uintptr_t entry)
+{
+	idt[vector] = idt_gate_make(entry);
 }
 
 void idt_init(void)

@@ -22,6 +22,26 @@ typedef void (*interrupt_handler)(struct int_frame *frame);
 /* Called by the library at start-up: every vector goes to the default handler. */
 void idt_init(void);
 
+/* A 64-bit IDT gate (SDM vol. 3, 6.14.1). */
+struct idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
+
+#define GATE_INTERRUPT64	0x8e	/* present, DPL 0, 64-bit interrupt gate (clears IF) */
+
+/* A gate to entry through the current code segment. */
+struct idt_gate idt_gate_make(uint64_t entry);
+/* A plain store of one gate into an IDT, live or not. */
+void idt_gate_write(struct idt_gate *idt, unsigned vector, struct idt_gate g);
+
 /* Installs handler for vector (0-255); NULL restores the default, which reports and exits(1). */
 void idt_set_handler(unsigned vector, interrupt_handler handler);
 
