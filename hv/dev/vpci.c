@@ -464,12 +464,20 @@ void vpci_cfg_write(struct vpci *v, unsigned bus, unsigned dev, unsigned fn, uns
     dev_write32(v->dev, reg, merged);
 }
 
-static void cf8_decode(uint32_t cf8, unsigned *bus, unsigned *dev, unsigned *fn, unsigned *reg)
+/* Where an access to 0xCFC-0xCFF goes: the function CONFIG_ADDRESS (0xCF8) names, at
+ * its register plus the port's byte offset (PCI 3.0, 3.2.2.3.2). */
+struct cfc_target {
+    unsigned bus, dev, fn, off;
+};
+
+/* False when CONFIG_ADDRESS has its enable bit clear: the access reaches no function. */
+static bool cfc_target(const struct vpci *v, uint16_t port, struct cfc_target *t)
 {
-    *bus = (cf8 >> 16) & 0xFFu;
-    *dev = (cf8 >> 11) & 0x1Fu;
-    *fn = (cf8 >> 8) & 7u;
-    *reg = cf8 & 0xFCu;
+    if (!(v->cf8 & VPCI_CF8_ENABLE))
+        return false;
+    *t = (struct cfc_target){ (v->cf8 >> 16) & 0xFFu, (v->cf8 >> 11) & 0x1Fu, (v->cf8 >> 8) & 7u,
+                              (v->cf8 & 0xFCu) + (port - VPCI_CFC_PORT) };
+    return true;
 }
 
 static bool is_cfc(uint16_t port) { return port >= VPCI_CFC_PORT && port < VPCI_CFC_PORT + 4u; }
@@ -485,11 +493,9 @@ int vpci_port_read(struct vpci *v, uint16_t port, unsigned size, uint32_t *val)
     if (!is_cfc(port))
         return -ENOENT;
     /* misaligned accesses read all ones, as vpci_cfg_read answers them */
-    if (v->cf8 & VPCI_CF8_ENABLE) {
-        unsigned bus, dev, fn, reg;
-        cf8_decode(v->cf8, &bus, &dev, &fn, &reg);
-        *val = vpci_cfg_read(v, bus, dev, fn, reg + (port - VPCI_CFC_PORT), size);
-    }
+    struct cfc_target t;
+    if (cfc_target(v, port, &t))
+        *val = vpci_cfg_read(v, t.bus, t.dev, t.fn, t.off, size);
     return 0;
 }
 
@@ -501,11 +507,9 @@ int vpci_port_write(struct vpci *v, uint16_t port, unsigned size, uint32_t val)
     }
     if (!is_cfc(port))
         return -ENOENT;
-    if (v->cf8 & VPCI_CF8_ENABLE) {
-        unsigned bus, dev, fn, reg;
-        cf8_decode(v->cf8, &bus, &dev, &fn, &reg);
-        vpci_cfg_write(v, bus, dev, fn, reg + (port - VPCI_CFC_PORT), size, val);
-    }
+    struct cfc_target t;
+    if (cfc_target(v, port, &t))
+        vpci_cfg_write(v, t.bus, t.dev, t.fn, t.off, size, val);
     return 0;
 }
 

@@ -121,15 +121,10 @@ int main(void)
 		uint64_t t0 = rdtsc();
 		edu_raise(&edu, EDU_IRQ_BIT);
 		raised++;
-		while (handled == before) {
-			if (rdtsc() - t0 > lost_bound) {
-				lost = true;
-				break;
-			}
-			pause();
-		}
-		if (lost)
+		if (!edu_wait_count(&handled, before, t0, lost_bound)) {
+			lost = true;
 			break;
+		}
 		if (lat)
 			latency[i] = handler_tsc - t0;
 	}

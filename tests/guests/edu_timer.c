@@ -157,15 +157,10 @@ int main(void)
 		prev = t0;
 		edu_raise(&edu, EDU_IRQ_BIT);
 		raised++;
-		while (edu_count == before) {
-			if (rdtsc() - t0 > lost_bound) {
-				lost = true;
-				break;
-			}
-			pause();
-		}
-		if (lost)
+		if (!edu_wait_count(&edu_count, before, t0, lost_bound)) {
+			lost = true;
 			break;
+		}
 	}
 	x2apic_timer_stop();
 	uint64_t elapsed = rdtsc() - start;

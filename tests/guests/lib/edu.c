@@ -121,3 +121,13 @@ bool edu_irq_setup(struct edu_dev *d, uint64_t vector)
 	       pci_read16(d->bdf, cap + PCI_MSI_FLAGS));
 	return true;
 }
+
+bool edu_wait_count(const volatile uint64_t *count, uint64_t before, uint64_t t0, uint64_t bound)
+{
+	while (*count == before) {
+		if (rdtsc() - t0 > bound)
+			return false;
+		pause();
+	}
+	return true;
+}

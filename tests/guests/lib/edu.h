@@ -61,6 +61,10 @@ extern volatile uint64_t edu_apic_spurious;
  */
 bool edu_irq_setup(struct edu_dev *d, uint64_t vector);
 
+/* Spins until *count differs from before (a handler ran) or bound TSC cycles have passed
+ * since t0; false when the bound passed first (the interrupt is lost). */
+bool edu_wait_count(const volatile uint64_t *count, uint64_t before, uint64_t t0, uint64_t bound);
+
 static inline uint32_t edu_read(const struct edu_dev *d, unsigned reg)
 {
 	return d->regs[reg / 4];
