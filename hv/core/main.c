@@ -250,6 +250,8 @@ static void load_guest(int mod, struct x86_start_state *st)
 static void start_host_time(void)
 {
     tsc_calibrate();
+    if (!timing.tsc_hz)
+        config_error("PIT channel 2 does not count: eli cannot calibrate the TSC");
     if (x2apic_init())
         config_error("this CPU has no x2APIC, which eli requires");
     x2apic_timer_start(config.tick_hz);

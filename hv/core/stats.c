@@ -110,7 +110,8 @@ size_t stats_result_json(const struct stats *s, const struct result_meta *m, cha
         jput(&j, ",\"to_injection\":%llu", n->to_injection, NULL);
         jput(&j, ",\"shadow_builds\":%llu", n->shadow_builds, NULL);
         jput(&j, ",\"idt_writes\":%llu", n->idt_writes, NULL);
-        jput(&j, ",\"starved\":%llu}", n->starved, NULL);
+        jput(&j, ",\"starved\":%llu", n->starved, NULL);
+        jput(&j, ",\"warned\":%llu}", n->warned, NULL);
     }
     jput(&j, ",\"lapic\":{\"timer_fires\":%llu", m->lapic_timer_fires, NULL);
     jput(&j, ",\"dropped_ipis\":%llu}", m->lapic_dropped_ipis, NULL);

@@ -194,6 +194,18 @@ void eli_on_starved(struct eli *e, uint64_t now, uint64_t base, uint64_t max)
     e->n.starved++;
 }
 
+bool eli_on_watchdog(struct eli *e, uint64_t now, uint64_t window, uint64_t base, uint64_t max)
+{
+    bool again = e->strike_tsc && now - e->strike_tsc < window;
+    e->strike_tsc = now;
+    if (!again) {
+        e->n.warned++;
+        return false;
+    }
+    eli_on_starved(e, now, base, max);
+    return true;
+}
+
 void eli_on_guest_interruptible(struct eli *e)
 {
     e->penalty_until = 0;

@@ -36,6 +36,7 @@ struct eli_counters {
     uint64_t shadow_builds;
     uint64_t idt_writes;      /* guest writes to its write-protected IDT */
     uint64_t starved;         /* watchdog NMIs that cost the guest direct mode */
+    uint64_t warned;          /* watchdog NMIs forgiven as a first strike */
 };
 
 struct eli {
@@ -54,6 +55,7 @@ struct eli {
     const char *no_direct_reason; /* why direct mode is unavailable, for the log */
     uint64_t penalty_until;   /* TSC before which the guest stays out of direct mode */
     uint64_t penalty;         /* its current length in TSC cycles (doubles on repeat) */
+    uint64_t strike_tsc;      /* when the watchdog last found interrupts held off */
     struct eli_counters n;
 };
 
@@ -97,6 +99,14 @@ void eli_on_shadow_built(struct eli *e);
  * that starts at `base` TSC cycles and doubles on each repeat within it, up to
  * `max`, then comes back. now: the TSC. */
 void eli_on_starved(struct eli *e, uint64_t now, uint64_t base, uint64_t max);
+
+/* The watchdog found the guest in direct mode with interrupts off. One such NMI can
+ * be the platform's doing (QEMU TCG runs its timers late when its vCPU is busy: the
+ * same happens in baseline mode, where no guest can hold the tick off), so the first
+ * is forgiven: the backend runs eli's overdue interrupts and the guest goes on. A
+ * second within `window` TSC cycles is the guest's: eli_on_starved. Returns whether
+ * the guest was penalised. */
+bool eli_on_watchdog(struct eli *e, uint64_t now, uint64_t window, uint64_t base, uint64_t max);
 
 /* The guest was seen with interrupts enabled (at an exit outside direct mode): it is
  * not holding eli out, so a penalty ends and the next starts short again. */

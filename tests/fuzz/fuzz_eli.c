@@ -386,11 +386,15 @@ static void step(struct fin *f)
         w.tsc += fin_u32(f);
         vlapic_timer_poll(&w.lapic);
         break;
-    case 12: /* the watchdog: starved (as svm_eli.c: 10 ms, at most 1 s at 1 GHz), or
-              * the guest seen interruptible */
+    case 12: /* the watchdog with interrupts held off (as svm_eli.c: a second strike
+              * within 100 ms costs 10 ms, at most 1 s, at 1 GHz), or the guest seen
+              * interruptible */
         if (fin_u8(f) & 1) {
-            uint64_t before = w.e.penalty;
-            eli_on_starved(&w.e, w.tsc, 10000000, 1000000000);
+            uint64_t before = w.e.penalty, until = w.e.penalty_until;
+            if (!eli_on_watchdog(&w.e, w.tsc, 100000000, 10000000, 1000000000)) {
+                FUZZ_CHECK(w.e.penalty == before && w.e.penalty_until == until);
+                break;
+            }
             FUZZ_CHECK(w.e.penalty >= 10000000 && w.e.penalty <= 1000000000 &&
                            (w.e.penalty == 10000000 || w.e.penalty == 1000000000 || w.e.penalty == 2 * before),
                        "penalty %llu after %llu", (unsigned long long)w.e.penalty, (unsigned long long)before);

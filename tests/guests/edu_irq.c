@@ -129,6 +129,9 @@ int main(void)
 			latency[i] = handler_tsc - t0;
 	}
 	uint64_t end = rdtsc();
+	/* first thing after the loop: the line that ends the measured stretch */
+	printf("raised %lu, handled %lu, spurious %lu, APIC spurious %lu\n", raised, handled,
+	       spurious, edu_apic_spurious);
 	cli();
 	edu_msi_disable(&edu);
 
@@ -146,8 +149,6 @@ int main(void)
 		lat_max = sorted[n - 1];
 	}
 
-	printf("raised %lu, handled %lu, spurious %lu, APIC spurious %lu\n", raised, handled,
-	       spurious, edu_apic_spurious);
 	printf("cycles %lu (%lu per interrupt)", cycles, raised ? cycles / raised : 0);
 	if (hz)
 		printf(", %lu us, %lu interrupts/s", cycles * 1000 / (hz / 1000),

@@ -247,13 +247,15 @@ static int format_result(char *buf, size_t size, bool timed_out)
 		"\"rx_errors\":%lu,\"rx_dropped\":%lu,\"tx_full\":%lu,\"irq_rx_empty\":%lu,"
 		"\"irq_tx_empty\":%lu,\"rx_overruns\":%lu,\"link_changes\":%lu,"
 		"\"apic_spurious\":%lu,\"timer_ticks\":%lu,\"itr\":%lu,\"msix\":%d,\"work\":%lu,"
-		"\"cycles\":%lu,\"tsc_hz\":%lu,\"timed_out\":%d}",
+		"\"cycles\":%lu,\"tsc_hz\":%lu,\"timed_out\":%d,\"rx_left\":%lu,"
+		"\"nic_rx_good\":%lu,\"nic_rx_missed\":%lu}",
 		s->rx_packets, s->tx_packets, s->irq_rx, s->irq_tx, s->irq_other, svc.echo,
 		svc.kv_get, svc.kv_set, svc.stat_frames, svc.stat_bytes, svc.kv_hit,
 		svc.kv_errors, svc.stat_queries, net_stats.rx_arp, s->rx_bytes, s->tx_bytes,
 		s->rx_errors, net_stats.rx_dropped, s->tx_full, s->irq_rx_empty, s->irq_tx_empty,
 		s->rx_overruns, s->link_changes, e1000e_apic_spurious, timer_ticks, opt_itr,
-		nic.msix ? 1 : 0, opt_work, serve_cycles(), hz, timed_out ? 1 : 0);
+		nic.msix ? 1 : 0, opt_work, serve_cycles(), hz, timed_out ? 1 : 0, s->rx_left,
+		s->nic_rx_good, s->nic_rx_missed);
 }
 
 static void control_handler(const struct net_udp_meta *m, const uint8_t *data, unsigned len)
@@ -418,6 +420,10 @@ int main(void)
 	const struct e1000e_stats *s = &nic.stats;
 	report(!timed_out, "stopped by QUIT within the %lu s timeout", timeout);
 	report(s->rx_errors == 0, "%lu receive descriptors with errors", s->rx_errors);
+	report(s->rx_packets + s->rx_left == s->nic_rx_good && s->nic_rx_missed == 0,
+	       "the driver took %lu frames (%lu left in the ring) of the %lu the NIC received; "
+	       "%lu missed for want of a buffer", s->rx_packets, s->rx_left, s->nic_rx_good,
+	       s->nic_rx_missed);
 	if (s->rx_packets)
 		report(s->irq_rx > 0, "receive interrupts on vector %#lx: %lu for %lu packets",
 		       opt_vector, s->irq_rx, s->rx_packets);

@@ -797,6 +797,35 @@ static void test_starvation_penalty(void **state)
     assert_int_equal(e.n.starved, 7);
 }
 
+/* The watchdog's first NMI with interrupts held off is forgiven (the platform can be
+ * late); a second within the window costs direct mode; one after the window is a
+ * first strike again. */
+static void test_watchdog_two_strikes(void **state)
+{
+    (void)state;
+    setup_mode(ELI_MODE_FULL);
+    valid_lidt();
+    const uint64_t window = 1000, base = 100, max = 1000;
+    tsc = 5000;
+    assert_false(eli_on_watchdog(&e, tsc, window, base, max));
+    assert_int_equal(e.n.warned, 1);
+    assert_int_equal(e.n.starved, 0);
+    expect_plan(plan(true), true, true, -1, false);
+
+    tsc += window - 1;
+    assert_true(eli_on_watchdog(&e, tsc, window, base, max));
+    assert_int_equal(e.n.starved, 1);
+    expect_plan(plan(true), false, false, -1, false);
+    tsc += base;
+    expect_plan(plan(true), true, true, -1, false);
+
+    tsc += window;
+    assert_false(eli_on_watchdog(&e, tsc, window, base, max));
+    assert_int_equal(e.n.warned, 2);
+    assert_int_equal(e.n.starved, 1);
+    expect_plan(plan(true), true, true, -1, false);
+}
+
 /* ---- the IDT, bounces, the guest's ISR view -------------------------------------- */
 
 static void test_idt_write_holds_one_entry(void **state)
@@ -952,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_shadow_kept_in_injection_mode),
         cmocka_unit_test(test_tpr_keeps_injection),
         cmocka_unit_test(test_starvation_penalty),
+        cmocka_unit_test(test_watchdog_two_strikes),
         cmocka_unit_test(test_idt_write_holds_one_entry),
         cmocka_unit_test(test_host_bounce),
         cmocka_unit_test(test_guest_isr_word),

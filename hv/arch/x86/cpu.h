@@ -73,6 +73,8 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 
 static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
+/* With interrupts off: take those pending now (STI holds them for one instruction). */
+static inline void irq_window(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
 /* sti takes effect after the next instruction, so no interrupt slips in between */
 static inline void safe_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void cpu_pause(void) { __asm__ volatile("pause"); }

@@ -16,4 +16,10 @@ extern struct timing timing;
 void pit_wait_us(uint32_t us);
 void tsc_calibrate(void);
 
+/* A value read (a counter) and the TSC at the same moment: of several reads, the one
+ * the TSC moved least around. Under TCG a port or APIC access can wait milliseconds
+ * for QEMU's lock; timing a counter's start and end instead put up to 20% into the
+ * TSC rate. */
+uint64_t read_at_tsc(uint64_t (*read)(void), uint64_t *tsc);
+
 #endif

@@ -43,39 +43,72 @@ int x2apic_in_service(uint8_t vector)
     return (int)(rdmsr(X2APIC_ISR0 + vector / 32) >> (vector % 32) & 1);
 }
 
-/* The host clock: one one-shot APIC timer serves both eli's periodic tick and the
- * guest's next virtual-timer deadline, whichever comes first. */
+/* The host clock: one APIC timer serves both eli's periodic tick and the guest's
+ * next virtual-timer deadline, whichever comes first. With no guest deadline before
+ * the next tick it runs in periodic mode, so a tick reprograms nothing: under QEMU
+ * TCG every timer write from the vCPU wakes QEMU's main loop and costs tens of
+ * microseconds of each tick's exit (docs/eli.md, "The tick's cost"). A guest
+ * deadline due sooner switches it to one-shot until the tick after that deadline. */
 static uint64_t tick_period_tsc, next_tick_tsc, guest_deadline_tsc;
+static bool periodic;
 
-static void timer_program(uint64_t now)
+/* A guest deadline is armed at least this far ahead (in microseconds): a guest whose
+ * timer is always due (a periodic count of 1) would otherwise have eli's timer pending
+ * at every entry, and neither the guest nor QEMU's main loop would get anywhere. */
+#define GUEST_DEADLINE_MIN_US 50
+
+static uint32_t apic_count(uint64_t tsc_delta)
 {
-    uint64_t deadline = next_tick_tsc;
-    if (guest_deadline_tsc && guest_deadline_tsc < deadline)
-        deadline = guest_deadline_tsc;
-    uint64_t delta = deadline > now ? deadline - now : 1;
-    uint64_t count = delta * timing.apic_hz / timing.tsc_hz;
-    wrmsr(X2APIC_TIMER_ICR, count ? (count > 0xffffffffu ? 0xffffffffu : count) : 1);
+    uint64_t count = tsc_delta * timing.apic_hz / timing.tsc_hz;
+    return count ? (count > 0xffffffffu ? 0xffffffffu : (uint32_t)count) : 1;
+}
+
+static void arm_oneshot(uint64_t deadline, uint64_t now)
+{
+    if (periodic)
+        wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot */
+    periodic = false;
+    wrmsr(X2APIC_TIMER_ICR, apic_count(deadline > now ? deadline - now : 1));
+}
+
+/* at_tick: a tick was just serviced, so a period can start now without moving the
+ * tick's schedule. */
+static void timer_program(uint64_t now, bool at_tick)
+{
+    uint64_t soonest = now + timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
+    if (guest_deadline_tsc && guest_deadline_tsc < next_tick_tsc)
+        arm_oneshot(guest_deadline_tsc > soonest ? guest_deadline_tsc : soonest, now);
+    else if (!periodic && !at_tick)
+        arm_oneshot(next_tick_tsc, now);
+    else if (!periodic) {
+        periodic = true;
+        wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER | APIC_LVT_TIMER_PERIODIC);
+        wrmsr(X2APIC_TIMER_ICR, apic_count(tick_period_tsc));
+    }
 }
 
 /* Counts one serviced tick per interrupt that finds a tick due; ticks that could
  * not be serviced in time (interrupts held off) count as missed, and the worst
- * lateness is kept: both show whether eli kept control. */
+ * lateness is kept: both show whether eli kept control. A periodic expiry may come a
+ * little before next_tick_tsc (the APIC's rate is calibrated, not exact): half a
+ * period of slack there, and the schedule follows the expiries. */
 static void on_tick(uint8_t vector)
 {
     (void)vector;
     uint64_t now = rdtsc();
-    if (now >= next_tick_tsc) {
-        uint64_t late = now - next_tick_tsc;
+    bool due = periodic ? now + tick_period_tsc / 2 >= next_tick_tsc : now >= next_tick_tsc;
+    if (due) {
+        uint64_t late = now > next_tick_tsc ? now - next_tick_tsc : 0;
         hpet_watchdog_kick();
         stats.ticks++;
         stats.ticks_missed += late / tick_period_tsc;
         if (late > stats.tick_late_max)
             stats.tick_late_max = late;
-        next_tick_tsc += (late / tick_period_tsc + 1) * tick_period_tsc;
+        next_tick_tsc = now + tick_period_tsc;
     }
     if (guest_deadline_tsc && guest_deadline_tsc <= now)
         guest_deadline_tsc = 0; /* due: the exit this interrupt causes delivers it */
-    timer_program(now);
+    timer_program(now, due);
     x2apic_eoi();
 }
 
@@ -86,7 +119,7 @@ void hostclock_set_guest_deadline(uint64_t tsc)
     bool sooner = tsc && (!guest_deadline_tsc || tsc < guest_deadline_tsc) && tsc < next_tick_tsc;
     guest_deadline_tsc = tsc;
     if (sooner)
-        timer_program(rdtsc());
+        timer_program(rdtsc(), false);
     if (flags & RFLAGS_IF)
         irq_enable();
 }
@@ -104,6 +137,11 @@ static void on_apic_error(uint8_t vector)
     x2apic_eoi();
 }
 
+static uint64_t read_ccr(void)
+{
+    return rdmsr(X2APIC_TIMER_CCR);
+}
+
 void x2apic_timer_start(uint32_t hz)
 {
     trap_set_irq_handler(VEC_ELI_TIMER, on_tick);
@@ -112,14 +150,16 @@ void x2apic_timer_start(uint32_t hz)
     wrmsr(X2APIC_TIMER_DCR, TIMER_DIVIDE_BY_1);
     wrmsr(X2APIC_LVT_TIMER, APIC_LVT_MASKED);
     wrmsr(X2APIC_TIMER_ICR, 0xffffffffu);
-    uint64_t start = rdmsr(X2APIC_TIMER_CCR);
+    /* the APIC's rate against the TSC's: the PIT only sets the interval, so time
+     * lost setting it up (a busy TCG host) cancels out */
+    uint64_t t0 = 0, c0 = read_at_tsc(read_ccr, &t0);
     pit_wait_us(CALIBRATION_US);
-    uint64_t elapsed = start - rdmsr(X2APIC_TIMER_CCR);
-    timing.apic_hz = elapsed * (1000000 / CALIBRATION_US);
+    uint64_t t1 = 0, c1 = read_at_tsc(read_ccr, &t1);
+    timing.apic_hz = (c0 - c1) * timing.tsc_hz / (t1 > t0 ? t1 - t0 : 1);
     timing.tick_hz = hz;
     wrmsr(X2APIC_TIMER_ICR, 0);
     tick_period_tsc = timing.tsc_hz / hz;
+    periodic = false;
     next_tick_tsc = rdtsc() + tick_period_tsc;
-    wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot */
-    timer_program(rdtsc());
+    timer_program(rdtsc(), true);
 }

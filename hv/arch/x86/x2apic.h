@@ -30,6 +30,7 @@
 #define APIC_BASE_EN (1ull << 11)
 
 #define APIC_LVT_MASKED (1u << 16)
+#define APIC_LVT_TIMER_PERIODIC (1u << 17) /* SDM vol. 3, 11.5.4 */
 #define APIC_SVR_ENABLE (1u << 8)
 
 /* eli's own vectors: kept at the top so that guests' usual vectors are free */

@@ -523,10 +523,26 @@ bool e1000e_setup(struct e1000e_dev *d, const struct e1000e_config *cfg)
 	return true;
 }
 
+/* Completed receive descriptors not yet taken. */
+static unsigned rx_pending(const struct e1000e_dev *d)
+{
+	unsigned n = 0;
+
+	while (n < E1000E_RING_SIZE &&
+	       (d->rings->rx[(d->rx_next + n) % E1000E_RING_SIZE].status & E1000_RXD_STAT_DD))
+		n++;
+	return n;
+}
+
 void e1000e_stop(struct e1000e_dev *d)
 {
 	e1000e_write(d, E1000_IMC, 0xffffffffu);
 	e1000e_write(d, E1000_RCTL, 0);
+	/* what the device received against what the driver took: the difference is the
+	 * guest's loss; a frame the device never received was lost before it */
+	d->stats.rx_left = rx_pending(d);
+	d->stats.nic_rx_good = e1000e_read(d, E1000_GPRC);
+	d->stats.nic_rx_missed = e1000e_read(d, E1000_MPC);
 	if (d->msix) {
 		uint16_t flags = pci_read16(d->bdf, d->msix_cap + MSIX_FLAGS);
 		pci_write16(d->bdf, d->msix_cap + MSIX_FLAGS, flags & ~MSIX_FLAGS_ENABLE);

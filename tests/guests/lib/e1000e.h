@@ -189,6 +189,10 @@ struct e1000e_stats {
 	uint64_t irq_tx_empty;		/* transmit interrupts that reclaimed nothing */
 	uint64_t link_changes;		/* LSC causes seen */
 	uint64_t rx_overruns;		/* RXO causes seen */
+	/* read when the device stops: */
+	uint64_t rx_left;		/* frames in the ring the driver never took */
+	uint64_t nic_rx_good;		/* the device's GPRC: good frames it received */
+	uint64_t nic_rx_missed;		/* the device's MPC: frames it had no buffer for */
 };
 
 struct e1000e_dev {

@@ -118,6 +118,29 @@ static void request_window(struct svm_vcpu *v, bool on)
     }
 }
 
+/* The watchdog NMI found the guest in direct mode with IF = 0 (eli's exits run with
+ * interrupts off there, so the overdue tick is still pending). */
+static void on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
+{
+    struct eli *e = &v->guest->eli;
+    const struct vmcb_save *s = &v->vmcb->save;
+    if (!eli_on_watchdog(e, now, timing.tsc_hz / 10, timing.tsc_hz / 100, timing.tsc_hz)) {
+        irq_window(); /* a first strike: the tick runs now and the guest goes on */
+        if (e->n.warned <= 3 || e->n.warned % 100 == 0)
+            log_line("watchdog (warning %llu): no tick for %u us with the guest in direct mode "
+                     "(rip 0x%llx, IF 0): eli's tick runs now; a second time within 100 ms "
+                     "ends direct mode", (unsigned long long)e->n.warned,
+                     hpet_watchdog_period_us(), (unsigned long long)s->rip);
+        return;
+    }
+    if (e->n.starved <= 3 || e->n.starved % 100 == 0)
+        log_line("watchdog (%llu): no tick for %u us with the guest in direct mode "
+                 "(rip 0x%llx, IF %u): baseline delivery for %llu ms",
+                 (unsigned long long)e->n.starved, hpet_watchdog_period_us(),
+                 (unsigned long long)s->rip, (unsigned)(s->rflags >> 9 & 1),
+                 (unsigned long long)(e->penalty * 1000 / timing.tsc_hz));
+}
+
 void svm_eli_before_entry(struct svm_vcpu *v)
 {
     struct eli *e = &v->guest->eli;
@@ -129,15 +152,8 @@ void svm_eli_before_entry(struct svm_vcpu *v)
         watchdog_fired = false;
         /* only a guest that holds interrupts off is to blame: with IF set the tick
          * was late for the platform's own reasons (a busy TCG host) */
-        if (v->direct && !(s->rflags & RFLAGS_IF)) {
-            eli_on_starved(e, now, timing.tsc_hz / 100, timing.tsc_hz);
-            if (e->n.starved <= 3 || e->n.starved % 100 == 0)
-                    log_line("watchdog (%llu): no tick for %u us with the guest in direct mode "
-                         "(rip 0x%llx, IF %u): baseline delivery for %llu ms",
-                         (unsigned long long)e->n.starved, hpet_watchdog_period_us(),
-                         (unsigned long long)s->rip, (unsigned)(s->rflags >> 9 & 1),
-                         (unsigned long long)(e->penalty * 1000 / timing.tsc_hz));
-        }
+        if (v->direct && !(s->rflags & RFLAGS_IF))
+            on_watchdog_cli(v, now);
         hpet_watchdog_kick();
     }
     struct eli_plan p = eli_plan(e, can_inject, now);
