@@ -20,6 +20,7 @@ HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/o
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
 .PHONY: lint all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio demo setup clean
+.PHONY: linux-guest
 all: eli guests unit tools
 
 eli: $(BUILD)/eli.elf
@@ -61,7 +62,7 @@ setup:
 	@scripts/setup
 
 test: setup
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all linux-guest
 	@$(PYTHON) tools/test.py
 
 run: setup
@@ -84,6 +85,10 @@ bench: setup
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/demo.py
+
+# Debian's own kernel and busybox as a guest, in build/linux (docs/linux-guest.md)
+linux-guest:
+	@scripts/linux-guest
 
 # cppcheck over eli, the host tools and the unit tests: it must stay quiet
 lint:

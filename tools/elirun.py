@@ -97,7 +97,7 @@ def guest_image(guest, boot="elf64"):
 
 
 def eli_command(guest, args="", modules=(), eli_opts=DEFAULT_ELI_OPTS, boot="elf64",
-                image=None, qemu_extra=(), kernel=ELI_KERNEL):
+                image=None, qemu_extra=(), kernel=ELI_KERNEL, host_mem=ELI_MEM):
     """argv for QEMU running eli with GUEST.
 
     image: the guest image path; None = the default for `boot`; "" = pass no guest module.
@@ -110,7 +110,7 @@ def eli_command(guest, args="", modules=(), eli_opts=DEFAULT_ELI_OPTS, boot="elf
         items.append(f"{image} {args}".rstrip())
     items.extend(modules)
     append = f"guest={guest} {eli_opts or ''}".rstrip()
-    argv = [qemu_binary(), *MACHINE, "-m", str(ELI_MEM),
+    argv = [qemu_binary(), *MACHINE, "-m", str(host_mem),
             "-kernel", kernel, "-append", append]
     if items:
         argv += ["-initrd", initrd_list(items)]

@@ -89,6 +89,8 @@ def main(argv):
     if not argv:  # a filtered run is about the table only
         counts.append(run_phase("network", [sys.executable, str(ROOT / "tools" / "nettest.py")]))
         print(f"network tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
+        counts.append(run_phase("linux", [sys.executable, str(ROOT / "tools" / "linuxtest.py")]))
+        print(f"linux tests: {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
         if (ROOT / "tools" / "fuzz.py").exists():
             counts.append(run_phase("fuzz", ["make", "--no-print-directory", "fuzz-short"]))
             print(f"fuzz (short): {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)

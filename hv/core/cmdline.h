@@ -17,6 +17,7 @@ struct config {
     enum eli_mode mode;          /* interrupt delivery: baseline, eli-delivery, eli */
     bool quiet;                  /* fewer log lines */
     bool unsafe_no_iommu;        /* assign a device even without an IOMMU to confine it */
+    bool kvm_signature;          /* CPUID says KVM, with no paravirtual features (docs/linux-guest.md) */
 };
 
 /* Defaults, then every `key=value` word of `cmdline` in order. On error, writes one

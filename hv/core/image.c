@@ -14,6 +14,10 @@
 #define EM_386 3
 #define EM_X86_64 62
 #define PT_LOAD 1
+#define PT_NOTE 4
+/* The PVH entry (Xen's public elfnote.h, XEN_ELFNOTE_PHYS32_ENTRY): the 32-bit
+ * physical address a kernel that implements the PVH boot ABI starts at. */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 struct elf32_ehdr {
     uint8_t e_ident[EI_NIDENT];
@@ -111,6 +115,35 @@ static int load_elf32(const struct gmem *g, uint64_t limit, const uint8_t *data,
     return 0;
 }
 
+struct elf_note {
+    uint32_t n_namesz, n_descsz, n_type;
+};
+_Static_assert(sizeof(struct elf_note) == 12, "ELF note header");
+
+/* The PVH entry from a PT_NOTE segment, or 0. Notes are 4-byte aligned (gABI). */
+static uint64_t pvh_entry(const uint8_t *data, size_t size, const struct elf64_phdr *ph)
+{
+    if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
+        return 0;
+    const uint8_t *p = data + ph->p_offset, *end = p + ph->p_filesz;
+    while ((size_t)(end - p) >= sizeof(struct elf_note)) {
+        struct elf_note n;
+        memcpy(&n, p, sizeof(n));
+        uint64_t name = (n.n_namesz + 3ull) & ~3ull, desc = (n.n_descsz + 3ull) & ~3ull;
+        p += sizeof(n);
+        if (name > (size_t)(end - p) || desc > (size_t)(end - p) - name)
+            return 0;
+        if (n.n_type == XEN_ELFNOTE_PHYS32_ENTRY && n.n_namesz == 4 && !memcmp(p, "Xen", 4) &&
+            (n.n_descsz == 4 || n.n_descsz == 8)) {
+            uint64_t entry = 0;
+            memcpy(&entry, p + name, n.n_descsz);
+            return entry & 0xffffffffu;
+        }
+        p += name + desc;
+    }
+    return 0;
+}
+
 static int load_elf64(const struct gmem *g, uint64_t limit, const uint8_t *data, size_t size,
                       struct image *out, char *err, size_t errlen)
 {
@@ -121,9 +154,15 @@ static int load_elf64(const struct gmem *g, uint64_t limit, const uint8_t *data,
         fmt_snprintf(err, errlen, "ELF64 image is not an x86-64 executable with valid program headers");
         return -ENOEXEC;
     }
+    out->entry = eh.e_entry;
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         struct elf64_phdr ph;
         memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        uint64_t pvh = ph.p_type == PT_NOTE ? pvh_entry(data, size, &ph) : 0;
+        if (pvh) {
+            out->kind = IMAGE_PVH;
+            out->entry = pvh;
+        }
         if (ph.p_type != PT_LOAD)
             continue;
         struct segment s = { ph.p_offset, ph.p_filesz, ph.p_paddr, ph.p_memsz };
@@ -131,7 +170,6 @@ static int load_elf64(const struct gmem *g, uint64_t limit, const uint8_t *data,
         if (rc)
             return rc;
     }
-    out->entry = eh.e_entry;
     return 0;
 }
 

@@ -1,4 +1,5 @@
-/* Loading a guest image into guest RAM: an ELF64 image gets the 64-bit start; any
+/* Loading a guest image into guest RAM: an ELF64 image with a PVH entry note (Linux's
+ * vmlinux) gets the PVH start, any other ELF64 image the 64-bit start; any
  * other image must be a multiboot v1 kernel (ELF32, or a.out-kludge addresses).
  * Pure: the image is a byte buffer, the RAM a gmem (host-testable, fuzzable). */
 #ifndef ELI_CORE_IMAGE_H
@@ -10,6 +11,7 @@
 enum image_kind {
     IMAGE_MULTIBOOT, /* start in 32-bit protected mode, as a multiboot loader does */
     IMAGE_ELF64,     /* start in 64-bit mode at the ELF entry */
+    IMAGE_PVH,       /* an ELF64 kernel with a PVH entry note (Linux): the PVH boot ABI */
 };
 
 struct image {

@@ -1,5 +1,6 @@
 /* eli's start: the order in which the machine is brought up, then the guest. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/start.h"
@@ -21,6 +22,7 @@
 #include "arch/x86/hpet.h"
 #include "arch/x86/pci.h"
 #include "dev/assign.h"
+#include "dev/vacpi.h"
 #include "dev/vlapic.h"
 #include "eli/eli.h"
 #include <stdarg.h>
@@ -210,6 +212,27 @@ static void setup_guest_ram(void)
     guest.mem = (struct gmem){ (uint8_t *)(uintptr_t)guest.ram_hpa, bytes };
 }
 
+/* A PVH kernel (Linux) also gets ACPI tables, below 1 MiB where the memory map says
+ * reserved, and the TSC rate on its command line (tsc_early_khz=: under eli it has
+ * no PIT to calibrate against), as a boot loader that knows it would pass it. */
+#define PVH_ACPI_GPA 0xE0000ull
+static void load_pvh_info(struct mbguest *mb, uint64_t base, uint64_t *info)
+{
+    static char cmdline[1024];
+    char err[160];
+    uint64_t end;
+    uint64_t rsdp = vacpi_build(&guest.mem, PVH_ACPI_GPA, ASSIGN_ECAM_BASE, ASSIGN_ECAM_SIZE);
+    if (!rsdp)
+        config_error("guest '%s': no room for its ACPI tables", config.guest);
+    const char *args = mb->cmdline ? mb->cmdline : "";
+    fmt_snprintf(cmdline, sizeof(cmdline), "%s tsc_early_khz=%llu", args,
+                     (unsigned long long)(timing.tsc_hz / 1000));
+    mb->cmdline = cmdline;
+    if (mbguest_build_pvh(&guest.mem, base, mb, rsdp, ASSIGN_ECAM_BASE, ASSIGN_ECAM_SIZE, info,
+                          &end, err, sizeof(err)))
+        config_error("guest '%s': %s", config.guest, err);
+}
+
 /* Loads the image and builds the boot information; returns the start state. */
 static void load_guest(int mod, struct x86_start_state *st)
 {
@@ -232,16 +255,20 @@ static void load_guest(int mod, struct x86_start_state *st)
                                                        x->end - x->start, x->string };
     }
     uint64_t base = (img.load_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1), info, end;
-    if (mbguest_build(&guest.mem, base, &mb, &info, &end, err, sizeof(err)))
+    if (img.kind == IMAGE_PVH) {
+        load_pvh_info(&mb, base, &info);
+        x86_start_pvh(st, img.entry, info);
+    } else if (mbguest_build(&guest.mem, base, &mb, &info, &end, err, sizeof(err))) {
         config_error("guest '%s': %s", config.guest, err);
-    if (img.kind == IMAGE_ELF64) {
+    } else if (img.kind == IMAGE_ELF64) {
         if (x86_start_long(st, &guest.mem, img.entry, info))
             config_error("guest '%s': no room for its page tables", config.guest);
     } else {
         x86_start_multiboot(st, img.entry, info);
     }
     log_line("guest '%s': %s image, entry 0x%llx, %llu KiB loaded, %zu module(s), %u MiB RAM",
-             config.guest, img.kind == IMAGE_ELF64 ? "ELF64 (64-bit start)" : "multiboot",
+             config.guest, img.kind == IMAGE_ELF64 ? "ELF64 (64-bit start)"
+                           : img.kind == IMAGE_PVH ? "ELF64 with a PVH entry (Linux boot)" : "multiboot",
              (unsigned long long)img.entry,
              (unsigned long long)((img.load_end - img.load_start) >> 10), mb.nmods,
              config.mem_mib);
@@ -284,6 +311,7 @@ void kmain(uint32_t magic, uint32_t info)
         config_error("no module named '%s' for guest=%s (give it with -initrd or GRUB's module)",
                      config.guest, config.guest);
     setup_acpi();
+    cpuid_kvm_signature = config.kvm_signature;
     start_host_time();
     setup_watchdog();
     if (svm_hw_init(err, sizeof(err)))

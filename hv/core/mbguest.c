@@ -106,3 +106,49 @@ int mbguest_build(const struct gmem *g, uint64_t base, const struct mbguest *mb,
     *end = c.at;
     return 0;
 }
+
+int mbguest_build_pvh(const struct gmem *g, uint64_t base, const struct mbguest *mb, uint64_t rsdp,
+                      uint64_t hole_base, uint64_t hole_size, uint64_t *info_gpa, uint64_t *end,
+                      char *err, size_t errlen)
+{
+    if (g->size < HIGH_RAM_START + 2 * PAGE_SIZE || mb->reserved_top > g->size - HIGH_RAM_START ||
+        mb->nmods > MBGUEST_MAX_MODS || base & (PAGE_SIZE - 1)) {
+        fmt_snprintf(err, errlen, "guest RAM too small for its boot information");
+        return -EINVAL;
+    }
+    struct cursor c = { g, base, g->size - mb->reserved_top };
+    struct hvm_start_info info = { .magic = HVM_START_MAGIC, .version = 1, .rsdp_paddr = rsdp };
+    struct mb_mmap_entry mm[5];
+    struct hvm_memmap_table_entry map[5];
+    struct hvm_modlist_entry mods[MBGUEST_MAX_MODS] = { { 0 } };
+    uint64_t info_at = take(&c, sizeof(info), 8);
+    size_t n = fill_mmap(mm, g->size, mb->reserved_top);
+    for (size_t i = 0; i < n; i++)
+        map[i] = (struct hvm_memmap_table_entry){ mm[i].base_addr, mm[i].length, mm[i].type, 0 };
+    if (hole_size)
+        map[n++] = (struct hvm_memmap_table_entry){ hole_base, hole_size, MB_MMAP_RESERVED, 0 };
+    info.memmap_entries = (uint32_t)n;
+    info.memmap_paddr = put_bytes(&c, map, n * sizeof(map[0]), 8);
+    info.cmdline_paddr = put_string(&c, mb->cmdline ? mb->cmdline : "");
+    info.nr_modules = (uint32_t)mb->nmods;
+    info.modlist_paddr = take(&c, mb->nmods * sizeof(mods[0]), 16);
+    for (size_t i = 0; i < mb->nmods; i++) {
+        mods[i].cmdline_paddr = put_string(&c, mb->mods[i].string ? mb->mods[i].string : "");
+        mods[i].paddr = put_bytes(&c, mb->mods[i].data, mb->mods[i].size, PAGE_SIZE);
+        mods[i].size = mb->mods[i].size;
+        if (!mods[i].paddr || !mods[i].cmdline_paddr)
+            break;
+    }
+    if (!info_at || !info.memmap_paddr || !info.cmdline_paddr ||
+        (mb->nmods && (!info.modlist_paddr || !mods[mb->nmods - 1].paddr))) {
+        fmt_snprintf(err, errlen, "guest RAM too small for its command line and modules");
+        return -ENOSPC;
+    }
+    if (mb->nmods)
+        memcpy(gmem_ptr(g, info.modlist_paddr, mb->nmods * sizeof(mods[0])), mods,
+               mb->nmods * sizeof(mods[0]));
+    memcpy(gmem_ptr(g, info_at, sizeof(info)), &info, sizeof(info));
+    *info_gpa = info_at;
+    *end = c.at;
+    return 0;
+}

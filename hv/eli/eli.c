@@ -196,8 +196,10 @@ void eli_on_starved(struct eli *e, uint64_t now, uint64_t base, uint64_t max)
 
 bool eli_on_watchdog(struct eli *e, uint64_t now, uint64_t window, uint64_t base, uint64_t max)
 {
-    bool again = e->strike_tsc && now - e->strike_tsc < window;
+    bool again = e->strike_tsc && now - e->strike_tsc < window &&
+                 e->n.bounces == e->strike_bounces;
     e->strike_tsc = now;
+    e->strike_bounces = e->n.bounces;
     if (!again) {
         e->n.warned++;
         return false;

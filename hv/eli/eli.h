@@ -56,6 +56,7 @@ struct eli {
     uint64_t penalty_until;   /* TSC before which the guest stays out of direct mode */
     uint64_t penalty;         /* its current length in TSC cycles (doubles on repeat) */
     uint64_t strike_tsc;      /* when the watchdog last found interrupts held off */
+    uint64_t strike_bounces;  /* n.bounces then */
     struct eli_counters n;
 };
 
@@ -104,8 +105,8 @@ void eli_on_starved(struct eli *e, uint64_t now, uint64_t base, uint64_t max);
  * be the platform's doing (QEMU TCG runs its timers late when its vCPU is busy: the
  * same happens in baseline mode, where no guest can hold the tick off), so the first
  * is forgiven: the backend runs eli's overdue interrupts and the guest goes on. A
- * second within `window` TSC cycles is the guest's: eli_on_starved. Returns whether
- * the guest was penalised. */
+ * second within `window` TSC cycles, with no host interrupt let through (bounced) in
+ * between, is the guest's: eli_on_starved. Returns whether the guest was penalised. */
 bool eli_on_watchdog(struct eli *e, uint64_t now, uint64_t window, uint64_t base, uint64_t max);
 
 /* The guest was seen with interrupts enabled (at an exit outside direct mode): it is

@@ -29,7 +29,8 @@ static void test_leaf1(void **state)
     filter(1, 0, in, out);
     assert_int_equal(out[EAX], in[EAX]);
     assert_int_equal(out[EBX], 0x00345678); /* APIC ID 0; CLFLUSH size, count, brand kept */
-    assert_int_equal(out[EDX], in[EDX]);
+    /* no MCE (7), MTRR (12) or MCA (14): none of their MSRs is offered */
+    assert_int_equal(out[EDX], in[EDX] & ~((1u << 7) | (1u << 12) | (1u << 14)));
     assert_int_equal(out[ECX], (0x7fffffffu & ~cleared) | set);
 
     uint32_t zero[4] = { 0 };
@@ -107,6 +108,23 @@ static void test_hypervisor_leaves(void **state)
     }
 }
 
+/* kvm-signature: KVM's signature, one leaf more (0x40000001), and that leaf all zero:
+ * no paravirtual feature offered. */
+static void test_kvm_signature(void **state)
+{
+    (void)state;
+    uint32_t in[4] = { 0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef }, out[4];
+    cpuid_kvm_signature = true;
+    filter(0x40000000u, 0, in, out);
+    assert_int_equal(out[EAX], 0x40000001u);
+    assert_memory_equal(&out[EBX], "KVMKVMKVM\0\0\0", 12);
+    filter(0x40000001u, 0, in, out);
+    assert_int_equal(out[EAX] | out[EBX] | out[ECX] | out[EDX], 0);
+    cpuid_kvm_signature = false;
+    filter(0x40000000u, 0, in, out);
+    assert_memory_equal(&out[EBX], "eli eli eli ", 12);
+}
+
 static void test_other_leaves_untouched(void **state)
 {
     (void)state;
@@ -125,6 +143,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaf1),
+        cmocka_unit_test(test_kvm_signature),
         cmocka_unit_test(test_leaf_b),
         cmocka_unit_test(test_leaf_80000001),
         cmocka_unit_test(test_leaf_8000000a),

@@ -798,8 +798,8 @@ static void test_starvation_penalty(void **state)
 }
 
 /* The watchdog's first NMI with interrupts held off is forgiven (the platform can be
- * late); a second within the window costs direct mode; one after the window is a
- * first strike again. */
+ * late); a second within the window, with no host interrupt let through in between,
+ * costs direct mode; one after the window, or after a bounce, is a first strike again. */
 static void test_watchdog_two_strikes(void **state)
 {
     (void)state;
@@ -824,6 +824,13 @@ static void test_watchdog_two_strikes(void **state)
     assert_int_equal(e.n.warned, 2);
     assert_int_equal(e.n.starved, 1);
     expect_plan(plan(true), true, true, -1, false);
+
+    /* a host interrupt that got through in between: the guest let eli in */
+    tsc += 10;
+    e.n.bounces++;
+    assert_false(eli_on_watchdog(&e, tsc, window, base, max));
+    assert_int_equal(e.n.warned, 3);
+    assert_int_equal(e.n.starved, 1);
 }
 
 /* ---- the IDT, bounces, the guest's ISR view -------------------------------------- */

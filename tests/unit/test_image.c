@@ -182,6 +182,36 @@ static void test_elf64_two_segments_and_others(void **state)
     assert_true(ram_is(0x102000, 0x1000, RAM_FILL));
 }
 
+/* A PT_NOTE with Xen's PHYS32_ENTRY note (as Linux's vmlinux has) makes a PVH image
+ * starting at the note's address; other notes before it are skipped. */
+static void test_elf64_pvh_note(void **state)
+{
+    (void)state;
+    struct seg s[] = {
+        { PT_NOTE, 0x200, 0, 0, 0x38, 0x38 },
+        { PT_LOAD, 0x300, 0xffffffff81000000ull, 0x100000, 0x100, 0x100 },
+    };
+    elf64(ET_EXEC, EM_X86_64, 0x100000, s, 2);
+    uint32_t gnu[] = { 4, 4, 3 }, xen[] = { 4, 8, 18 };
+    uint64_t entry = 0x100080;
+    memcpy(img + 0x200, gnu, 12);
+    memcpy(img + 0x20c, "GNU", 4);
+    memcpy(img + 0x214, xen, 12);
+    memcpy(img + 0x220, "Xen", 4);
+    memcpy(img + 0x224, &entry, 8);
+    assert_int_equal(load(0x400, RAM_SIZE), 0);
+    assert_int_equal(im.kind, IMAGE_PVH);
+    assert_int_equal(im.entry, 0x100080);
+
+    /* a truncated note is no PVH entry: an ordinary ELF64 image */
+    memset(ram, RAM_FILL, RAM_SIZE);
+    s[0].filesz = s[0].memsz = 0x20;
+    elf64(ET_EXEC, EM_X86_64, 0x100000, s, 2);
+    assert_int_equal(load(0x400, RAM_SIZE), 0);
+    assert_int_equal(im.kind, IMAGE_ELF64);
+    assert_int_equal(im.entry, 0x100000);
+}
+
 static void test_elf64_bad_headers(void **state)
 {
     (void)state;
@@ -640,6 +670,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_elf64_loads_at_paddr),
         T(test_elf64_two_segments_and_others),
+        T(test_elf64_pvh_note),
         T(test_elf64_bad_headers),
         T(test_segment_outside_ram),
         T(test_segment_above_limit),

@@ -142,6 +142,43 @@ static void test_info_fields(void **state)
     assert_true(end > BASE);
 }
 
+/* The PVH start info: magic, version 1, the RSDP, the memory map with the ECAM hole
+ * reserved, the command line and the modules with their own strings. */
+static void test_pvh_start_info(void **state)
+{
+    (void)state;
+    assert_int_equal(mbguest_build_pvh(&g, BASE, &mb, 0xE0000, 0xB0000000ull, MiB(1), &info_gpa,
+                                       &end, err, sizeof(err)), 0);
+    struct hvm_start_info si;
+    memcpy(&si, ram + info_gpa, sizeof(si));
+    assert_int_equal(si.magic, HVM_START_MAGIC);
+    assert_int_equal(si.version, 1);
+    assert_int_equal(si.rsdp_paddr, 0xE0000);
+    assert_string_equal(str_at(si.cmdline_paddr), "a=1 b=two");
+    assert_int_equal(si.memmap_entries, 4); /* low RAM, the hole below 1 MiB, RAM, ECAM */
+    struct hvm_memmap_table_entry m[4];
+    memcpy(m, ram + si.memmap_paddr, sizeof(m));
+    assert_int_equal(m[0].addr, 0);
+    assert_int_equal(m[0].size, 0xA0000);
+    assert_int_equal(m[0].type, 1);
+    assert_int_equal(m[1].type, 2);
+    assert_int_equal(m[2].addr, MiB(1));
+    assert_int_equal(m[2].size, RAM_SIZE - MiB(1));
+    assert_int_equal(m[2].type, 1);
+    assert_int_equal(m[3].addr, 0xB0000000ull);
+    assert_int_equal(m[3].size, MiB(1));
+    assert_int_equal(m[3].type, 2);
+    assert_int_equal(si.nr_modules, 2);
+    struct hvm_modlist_entry mod[2];
+    memcpy(mod, ram + si.modlist_paddr, sizeof(mod));
+    assert_int_equal(mod[0].size, sizeof(mod_small));
+    assert_memory_equal(ram + mod[0].paddr, mod_small, sizeof(mod_small));
+    assert_int_equal(mod[0].paddr % 4096, 0);
+    assert_string_equal(str_at(mod[0].cmdline_paddr), "tests/guests/data.txt x");
+    assert_memory_equal(ram + mod[1].paddr, mod_big, sizeof(mod_big));
+    assert_true(end <= RAM_SIZE && end >= mod[1].paddr + sizeof(mod_big));
+}
+
 static void test_reserved_top(void **state)
 {
     (void)state;
@@ -320,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_info_fields),
         T(test_reserved_top),
+        T(test_pvh_start_info),
         T(test_modules),
         T(test_writes_only_base_to_end),
         T(test_no_modules_and_null_strings),

@@ -36,6 +36,7 @@ UNIT_HV_vlapic   := hv/dev/vlapic.c
 UNIT_HV_decode   := hv/arch/x86/decode.c
 UNIT_HV_gwalk    := hv/arch/x86/gwalk.c
 UNIT_HV_acpi     := hv/arch/x86/acpi.c
+UNIT_HV_vacpi    := hv/dev/vacpi.c hv/arch/x86/acpi.c
 UNIT_HV_vpci     := hv/dev/vpci.c hv/arch/x86/pci.c hv/core/fmt.c
 UNIT_HV_amd_iommu := hv/arch/x86/amd_iommu_tables.c hv/core/fmt.c
 UNIT_HV_shadow_idt := hv/eli/shadow_idt.c hv/eli/vecmap.c

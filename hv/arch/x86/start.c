@@ -35,6 +35,19 @@ void x86_start_multiboot(struct x86_start_state *s, uint64_t entry, uint64_t inf
     s->rbx = info;
 }
 
+/* The PVH boot ABI (Xen's docs/misc/pvh.pandoc): 32-bit protected mode, paging off,
+ * flat 4 GiB code and data, a 32-bit TSS with limit 0x67, EBX = the start info. */
+void x86_start_pvh(struct x86_start_state *s, uint64_t entry, uint64_t start_info)
+{
+    memset(s, 0, sizeof(*s));
+    flat_segments(s, SEG_ATTR_CODE32, 0xffffffffu);
+    s->tr.limit = 0x67;
+    s->cr0 = CR0_PE | CR0_ET;
+    s->rflags = RFLAGS_FIXED;
+    s->rip = entry;
+    s->rbx = start_info;
+}
+
 struct top_alloc {
     const struct gmem *g;
     uint64_t next, end;

@@ -28,6 +28,7 @@ struct x86_start_state {
 #define START_RESERVED_BYTES (8 * 4096ull)
 
 void x86_start_multiboot(struct x86_start_state *s, uint64_t entry, uint64_t info);
+void x86_start_pvh(struct x86_start_state *s, uint64_t entry, uint64_t start_info);
 /* Builds identity-mapping page tables and a GDT in the reserved top of g. */
 int x86_start_long(struct x86_start_state *s, const struct gmem *g, uint64_t entry, uint64_t info);
 
