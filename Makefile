@@ -20,7 +20,7 @@ HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/o
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
 .PHONY: lint all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio demo setup clean
-.PHONY: linux-guest
+.PHONY: linux-guest run-linux
 all: eli guests unit tools
 
 eli: $(BUILD)/eli.elf
@@ -69,6 +69,10 @@ run: setup
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/compare.py
 	@$(PYTHON) tools/netbench.py run --name run-net
+
+run-linux: setup
+	@$(MAKE) --no-print-directory all linux-guest
+	@$(PYTHON) tools/linuxbench.py
 
 bench-coalescing: setup
 	@$(MAKE) --no-print-directory all

@@ -125,11 +125,11 @@ def gnuplot(script):
         return False
 
 
-def plot_run(rows, out):
-    """Throughput relative to bare metal and exits/s per workload and mode."""
+def plot_run(rows, out, title="Throughput relative to bare metal (QEMU TCG)"):
+    """Throughput relative to bare metal per workload and mode; whether gnuplot made it."""
     data = out.with_suffix(".dat")
     lines = ["# workload " + " ".join(MODES)]
-    for wl in WORKLOADS:
+    for wl in dict.fromkeys(r["workload"] for r in rows):
         base = next((r for r in rows if r["workload"] == wl and r["mode"] == "bare"), None)
         vals = []
         for m in MODES:
@@ -137,9 +137,9 @@ def plot_run(rows, out):
             vals.append(f"{100 * r['throughput'] / base['throughput']:.1f}" if r and base else "0")
         lines.append(f"{wl} " + " ".join(vals))
     data.write_text("\n".join(lines) + "\n")
-    gnuplot(f"""set terminal svg size 800,420
+    return gnuplot(f"""set terminal svg size 800,420
 set output '{out}'
-set title "Throughput relative to bare metal (QEMU TCG)"
+set title "{title}"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

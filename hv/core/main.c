@@ -134,7 +134,8 @@ static uint32_t phys_isr_word(unsigned word)
 }
 
 static const struct eli_phys_ops phys_apic = { phys_in_service, phys_isr_word, x2apic_eoi };
-static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_ERROR, VEC_ELI_SPURIOUS };
+static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_PROBE, VEC_ELI_ERROR,
+                                        VEC_ELI_SPURIOUS };
 
 /* The guest's interrupt controller and eli's delivery mode. */
 static void setup_guest_interrupts(void)

@@ -71,6 +71,12 @@ void hpet_watchdog_kick(void)
         wr(HPET_TN_COMPARATOR(timer), rd(HPET_MAIN_COUNTER) + period_ticks);
 }
 
+void hpet_watchdog_soon(uint32_t us)
+{
+    if (hpet && period_us)
+        wr(HPET_TN_COMPARATOR(timer), rd(HPET_MAIN_COUNTER) + period_ticks * us / period_us);
+}
+
 /* The first comparator that can deliver through the FSB (as an MSI message). */
 static int fsb_timer(unsigned ntimers)
 {

@@ -35,6 +35,7 @@
 
 /* eli's own vectors: kept at the top so that guests' usual vectors are free */
 #define VEC_ELI_TIMER 0xF0
+#define VEC_ELI_PROBE 0xF1 /* the watchdog's: bounces once the guest lets interrupts in */
 #define VEC_ELI_ERROR 0xFE
 #define VEC_ELI_SPURIOUS 0xFF
 

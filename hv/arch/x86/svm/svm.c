@@ -428,14 +428,18 @@ static void handle_ioio(struct svm_vcpu *v)
         v->vmcb->save.rax = (v->vmcb->save.rax & ~(uint64_t)mask) | (val & mask);
 }
 
+void svm_end_halted_cli(uint64_t hlt_rip)
+{
+    log_line("guest halted with interrupts disabled at rip 0x%llx: it can never wake",
+             (unsigned long long)hlt_rip);
+    run_end(EXIT_GUEST_ENDED, "halt-with-interrupts-off");
+}
+
 static void handle_hlt(struct svm_vcpu *v)
 {
     skip_insn(v, 1);
-    if (!(v->vmcb->save.rflags & RFLAGS_IF)) {
-        log_line("guest halted with interrupts disabled at rip 0x%llx: it can never wake",
-                 (unsigned long long)(v->vmcb->save.rip - 1));
-        run_end(EXIT_GUEST_ENDED, "halt-with-interrupts-off");
-    }
+    if (!(v->vmcb->save.rflags & RFLAGS_IF))
+        svm_end_halted_cli(v->vmcb->save.rip - 1);
     /* idle until the guest has something to take; eli's own interrupts (and the
      * assigned device's, which become the guest's) run meanwhile */
     while (vlapic_pending(&v->guest->lapic) < 0) {

@@ -88,12 +88,15 @@ static void set_direct(struct svm_vcpu *v, bool direct)
 {
     struct vmcb_control *c = &v->vmcb->control;
     if (direct) {
-        c->intercept_misc1 &= ~INTERCEPT1_INTR;
+        /* a guest that waits for its device with HLT halts the CPU itself: the
+         * device's interrupt, or eli's tick, wakes it in guest mode; a HLT with IF = 0
+         * is caught by the watchdog, and outside direct mode eli idles for the guest */
+        c->intercept_misc1 &= ~(INTERCEPT1_INTR | INTERCEPT1_HLT);
         c->vintr &= ~VINTR_V_INTR_MASKING;
         /* a host vector beyond the guest's limit must raise #NP, not #GP */
         v->vmcb->save.idtr.limit = IDT_FULL_LIMIT;
     } else {
-        c->intercept_misc1 |= INTERCEPT1_INTR;
+        c->intercept_misc1 |= INTERCEPT1_INTR | INTERCEPT1_HLT;
         c->vintr |= VINTR_V_INTR_MASKING;
         v->vmcb->save.idtr.limit = v->idtr_limit;
     }
@@ -119,18 +122,44 @@ static void request_window(struct svm_vcpu *v, bool on)
 }
 
 /* The watchdog NMI found the guest in direct mode with IF = 0 (eli's exits run with
- * interrupts off there, so the overdue tick is still pending). */
+ * interrupts off there, so the overdue tick is still pending). A first strike runs
+ * the tick now and puts the guest on probation: a probe interrupt of eli's, pending
+ * until the guest lets interrupts in (then it bounces and ends the probation), and the
+ * next NMI in PROBATION_US. A guest still holding IF = 0 then is starving eli. */
+#define PROBATION_US 5000
+static void on_probe(uint8_t vector)
+{
+    (void)vector;
+    hpet_watchdog_kick();
+    x2apic_eoi();
+}
+
+/* Whether the guest's last instruction was HLT. In direct mode HLT is not intercepted;
+ * an NMI ends it and the guest's RIP is past it (APM 15.9: HLT ends on any event). An
+ * immediate byte 0xF4 just before RIP could be taken for it; only a guest already
+ * holding interrupts off past the watchdog is asked. */
+static bool after_hlt(struct svm_vcpu *v)
+{
+    uint8_t byte = 0;
+    return !svm_read_guest(v, v->vmcb->save.rip - 1, &byte, 1, true) && byte == 0xF4;
+}
+
 static void on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
 {
     struct eli *e = &v->guest->eli;
     const struct vmcb_save *s = &v->vmcb->save;
+    if (after_hlt(v))
+        svm_end_halted_cli(s->rip - 1);
     if (!eli_on_watchdog(e, now, timing.tsc_hz / 10, timing.tsc_hz / 100, timing.tsc_hz)) {
-        irq_window(); /* a first strike: the tick runs now and the guest goes on */
+        irq_window();
+        trap_set_irq_handler(VEC_ELI_PROBE, on_probe);
+        wrmsr(X2APIC_SELF_IPI, VEC_ELI_PROBE);
+        hpet_watchdog_soon(PROBATION_US);
         if (e->n.warned <= 3 || e->n.warned % 100 == 0)
             log_line("watchdog (warning %llu): no tick for %u us with the guest in direct mode "
-                     "(rip 0x%llx, IF 0): eli's tick runs now; a second time within 100 ms "
-                     "ends direct mode", (unsigned long long)e->n.warned,
-                     hpet_watchdog_period_us(), (unsigned long long)s->rip);
+                     "(rip 0x%llx, IF 0): eli's tick runs now; still IF 0 in %u us without "
+                     "letting eli in ends direct mode", (unsigned long long)e->n.warned,
+                     hpet_watchdog_period_us(), (unsigned long long)s->rip, PROBATION_US);
         return;
     }
     if (e->n.starved <= 3 || e->n.starved % 100 == 0)
@@ -148,6 +177,9 @@ void svm_eli_before_entry(struct svm_vcpu *v)
     bool can_inject = !v->reinject && (s->rflags & RFLAGS_IF) &&
                       !(v->vmcb->control.interrupt_shadow & INTERRUPT_SHADOW);
     uint64_t now = rdtsc();
+    /* the deadline as this exit left it (a guest timer write was handled after
+     * svm_eli_after_exit): in direct mode the guest may halt without another exit */
+    hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
     if (watchdog_fired) {
         watchdog_fired = false;
         /* only a guest that holds interrupts off is to blame: with IF set the tick

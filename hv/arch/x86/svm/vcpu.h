@@ -39,6 +39,8 @@ extern struct svm_vcpu vcpu;
 /* svm.c */
 void svm_inject_exception(struct svm_vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 void svm_dump_vmcb(const struct vmcb *vm);
+/* The guest ran HLT at hlt_rip with IF = 0: nothing can wake it; ends the run. */
+__attribute__((noreturn)) void svm_end_halted_cli(uint64_t hlt_rip);
 int svm_npt_map_page(struct svm_vcpu *v, uint64_t gpa, uint64_t hpa, bool writable);
 
 /* svm_emul.c: guest memory and instruction emulation */
