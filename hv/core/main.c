@@ -6,6 +6,7 @@
 #include "arch/x86/start.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/timer.h"
+#include "arch/x86/trap.h"
 #include "arch/x86/x2apic.h"
 #include "core/bootinfo.h"
 #include "core/cmdline.h"
@@ -133,7 +134,21 @@ static uint32_t phys_isr_word(unsigned word)
     return (uint32_t)rdmsr(X2APIC_ISR0 + word);
 }
 
-static const struct eli_phys_ops phys_apic = { phys_in_service, phys_isr_word, x2apic_eoi };
+/* The guest's timer, raised physically (eli.c timer_hook), arrives like an assigned
+ * device's interrupt when eli has the CPU. */
+static void on_guest_timer_irq(uint8_t p)
+{
+    eli_on_host_irq(&guest.eli, p);
+}
+
+static void phys_raise(uint8_t p)
+{
+    trap_set_irq_handler(p, on_guest_timer_irq);
+    wrmsr(X2APIC_SELF_IPI, p);
+}
+
+static const struct eli_phys_ops phys_apic = { phys_in_service, phys_isr_word, x2apic_eoi,
+                                               phys_raise };
 static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_PROBE, VEC_ELI_ERROR,
                                         VEC_ELI_SPURIOUS };
 

@@ -385,9 +385,11 @@ static void timer_fire(struct vlapic *v)
     uint32_t vector = lvt & LVT_VECTOR;
     if ((lvt & APIC_LVT_MASKED) || !sw_enabled(v))
         return;
-    vlapic_accept(v, (uint8_t)vector); /* an illegal vector is an error (11.5.3) */
     if (vector >= FIRST_LEGAL_VECTOR)
         v->timer_fires++;
+    if (vector >= FIRST_LEGAL_VECTOR && v->timer_hook && v->timer_hook(v->hook_ctx, (uint8_t)vector))
+        return;
+    vlapic_accept(v, (uint8_t)vector); /* an illegal vector is an error (11.5.3) */
 }
 
 /* A periodic counter that reached zero starts again from the last reload at or

@@ -95,6 +95,9 @@ struct vlapic {
     /* Called when the guest turns the APIC off (IA32_APIC_BASE.EN cleared), after its
      * IRR and ISR are lost: eli completes what it owes the physical APIC. */
     void (*disable_hook)(void *hook_ctx);
+    /* Called when the timer fires (unmasked, legal vector); true when the hook delivers
+     * the interrupt itself (eli raises it on the physical APIC), false to accept it here. */
+    bool (*timer_hook)(void *hook_ctx, uint8_t vector);
     void *hook_ctx;
 
     /* counters for the result line */

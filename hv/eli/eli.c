@@ -2,6 +2,9 @@
 #include "core/errno.h"
 #include <string.h>
 
+/* The lowest TPR that masks a vector an interrupt can use (class 2, vectors 32-47). */
+#define TPR_GATES_INTERRUPTS 0x20
+
 static bool bit_test(const uint64_t *map, uint8_t v)
 {
     return map[v / 64] >> (v % 64) & 1;
@@ -22,6 +25,22 @@ static void eoi_hook(void *ctx)
     eli_on_guest_eoi(ctx);
 }
 
+/* The guest's own LAPIC timer fired: in the direct modes it is raised on the physical
+ * APIC on a vector mapped like an assigned device's, so that it reaches the guest in
+ * direct mode with no injection and its EOI completes it physically (exitless in eli
+ * mode); in injection mode it exits and is injected like an assigned interrupt. */
+static bool timer_hook(void *ctx, uint8_t g)
+{
+    struct eli *e = ctx;
+    int p = vecmap_phys(&e->vecs, g);
+    if (p < 0)
+        p = eli_assign_vector(e, g);
+    if (p < 0)
+        return false;
+    e->phys->raise((uint8_t)p);
+    return true;
+}
+
 void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const struct eli_phys_ops *phys,
               const uint8_t *host_vectors, unsigned nhost)
 {
@@ -32,6 +51,7 @@ void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const str
     vecmap_init(&e->vecs, host_vectors, nhost);
     lapic->eoi_hook = eoi_hook;
     lapic->disable_hook = apic_disabled_hook;
+    lapic->timer_hook = phys->raise && mode != ELI_MODE_BASELINE ? timer_hook : NULL;
     lapic->hook_ctx = e;
     e->no_direct_reason = mode == ELI_MODE_BASELINE ? "baseline mode" : "the guest has loaded no IDT";
 }
@@ -247,8 +267,10 @@ struct eli_plan eli_plan(struct eli *e, bool can_inject, uint64_t now)
     int pending = vlapic_pending(e->lapic);
     /* A raised task priority also keeps the guest out of direct mode: there the
      * physical TPR (eli's, 0) would be what gates the device's interrupts, and what
-     * QEMU's MOV from CR8 reads (it does not intercept that read). */
-    bool virt_busy = pending >= 0 || vlapic_highest_isr(e->lapic) >= 0 || e->lapic->tpr != 0;
+     * QEMU's MOV from CR8 reads (it does not intercept that read). Priority class 1
+     * gates only vectors 16-31, which no interrupt uses: Linux sets TPR 0x10 for good. */
+    bool virt_busy = pending >= 0 || vlapic_highest_isr(e->lapic) >= 0 ||
+                     e->lapic->tpr >= TPR_GATES_INTERRUPTS;
     struct eli_plan p = { false, false, false, -1, false };
     /* after a write to the guest's IDT, one entry on its own IDT lets the write
      * complete; the shadow is rebuilt at the next */

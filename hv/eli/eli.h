@@ -24,6 +24,9 @@ struct eli_phys_ops {
     bool (*in_service)(uint8_t vector);  /* physical ISR bit */
     uint32_t (*isr_word)(unsigned word); /* physical ISR, vectors 32*word .. +31 */
     void (*eoi)(void);                   /* physical EOI */
+    /* raises physical vector p on this CPU (a self-IPI) so that it reaches the guest
+     * as an assigned interrupt does; NULL: the guest's timer stays a virtual one */
+    void (*raise)(uint8_t p);
 };
 
 struct eli_counters {

@@ -56,7 +56,13 @@ static uint32_t fake_isr_word(unsigned word)
     return (uint32_t)(phys_isr[word / 2] >> (32 * (word % 2)));
 }
 
-static const struct eli_phys_ops phys = { fake_in_service, fake_isr_word, fake_eoi };
+static int raised = -1; /* the last physical vector eli raised (a self-IPI) */
+static void fake_raise(uint8_t p)
+{
+    raised = p;
+}
+
+static const struct eli_phys_ops phys = { fake_in_service, fake_isr_word, fake_eoi, fake_raise };
 
 /* The CPU took physical vector p (through the shadow IDT or eli's own). */
 static void phys_take(uint8_t p)
@@ -106,6 +112,7 @@ static void setup_mode(enum eli_mode mode)
     xw(X2APIC_SVR, 0x1FF); /* software-enabled */
     memset(phys_isr, 0, sizeof(phys_isr));
     phys_eois = 0;
+    raised = -1;
     memset(phys_eoi_log, 0xFF, sizeof(phys_eoi_log));
     memset(&e, 0xA5, sizeof(e)); /* eli_init must not rely on zeroed memory */
     eli_init(&e, mode, &lapic, &phys, host3, sizeof(host3));
@@ -387,6 +394,47 @@ static void test_eoi_direct(void **state)
     assert_int_equal(phys_eois, 2);
     assert_int_equal(e.n.eoi_exits, 3);
     expect_plan(plan(true), true, false, -1, false);
+}
+
+/* The guest's own LAPIC timer: in the direct modes it is raised on the physical APIC
+ * (its vector mapped as an assigned one's), not put in the virtual IRR, so that it
+ * stays in direct mode and its EOI completes it physically; in baseline mode it is a
+ * virtual interrupt as before. */
+static void test_guest_timer_raised_physically(void **state)
+{
+    (void)state;
+    setup_mode(ELI_MODE_FULL);
+    valid_lidt();
+    xw(X2APIC_MSR(0x320), 0xEC);       /* LVT timer: one-shot, vector 0xEC */
+    xw(X2APIC_MSR(0x3E0), 0xB);        /* divide by 1 */
+    xw(X2APIC_MSR(0x380), 100);        /* initial count */
+    tsc += TSC_HZ;                     /* long past due */
+    vlapic_timer_poll(&lapic);
+    assert_int_equal(raised, 0xEC);
+    assert_false(virr(0xEC));
+    assert_int_equal(lapic.timer_fires, 1);
+    expect_plan(plan(true), true, true, -1, false);
+    phys_take(0xEC);                   /* delivered directly */
+    assert_int_equal(vlapic_highest_isr(&lapic), -1);
+
+    /* arriving while eli had the CPU: injected, its EOI completes it physically */
+    memset(phys_isr, 0, sizeof(phys_isr));
+    phys_take(0xEC);
+    eli_on_host_irq(&e, 0xEC);
+    expect_plan(plan(true), false, false, 0xEC, false);
+    inject(0xEC);
+    guest_eoi();
+    assert_int_equal(phys_eois, 1);
+    assert_int_equal(phys_eoi_log[0], 0xEC);
+
+    setup_mode(ELI_MODE_BASELINE);
+    xw(X2APIC_MSR(0x320), 0xEC);
+    xw(X2APIC_MSR(0x3E0), 0xB);
+    xw(X2APIC_MSR(0x380), 100);
+    tsc += TSC_HZ;
+    vlapic_timer_poll(&lapic);
+    assert_int_equal(raised, -1);
+    assert_true(virr(0xEC));
 }
 
 /* (2) a virtual interrupt is in the virtual ISR only */
@@ -744,9 +792,12 @@ static void test_tpr_keeps_injection(void **state)
     guest_eoi();
     expect_plan(plan(true), true, true, -1, false);
     /* through CR8 as well */
-    assert_int_equal(vlapic_cr8_write(&lapic, 1), 0);
+    assert_int_equal(vlapic_cr8_write(&lapic, 2), 0);
     expect_plan(plan(true), false, false, -1, false);
     assert_int_equal(vlapic_cr8_write(&lapic, 0), 0);
+    expect_plan(plan(true), true, true, -1, false);
+    /* class 1 masks only vectors 16-31, which no interrupt uses (Linux's TPR 0x10) */
+    xw(X2APIC_TPR, 0x10);
     expect_plan(plan(true), true, true, -1, false);
     assert_int_equal(e.n.to_injection, 2);
     assert_int_equal(e.n.to_direct, 3);
@@ -989,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_tpr_keeps_injection),
         cmocka_unit_test(test_starvation_penalty),
         cmocka_unit_test(test_watchdog_two_strikes),
+        cmocka_unit_test(test_guest_timer_raised_physically),
         cmocka_unit_test(test_idt_write_holds_one_entry),
         cmocka_unit_test(test_host_bounce),
         cmocka_unit_test(test_guest_isr_word),
