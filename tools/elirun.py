@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -346,6 +347,24 @@ def run_bare(guest, args="", modules=(), mem=DEFAULT_MEM, qemu_extra=(), timeout
     """Run GUEST's multiboot image directly on QEMU; returns a Run (result is None)."""
     argv = bare_command(guest, args, modules, mem, qemu_extra)
     return run_command(argv, timeout, log_path, echo)
+
+
+def run_tests(items, one, jobs=2):
+    """Runs one(item) -> (name, reasons) for each item, `jobs` at a time, prints PASS/FAIL
+    per test (a failure with its reasons and log) and `N passed, N failed`; returns the exit
+    status (1 if any failed)."""
+    passed = failed = 0
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name, why in pool.map(one, items):
+            if why:
+                failed += 1
+                print(f"FAIL {name}: {'; '.join(why)} (log: build/test-logs/{name}.log)",
+                      flush=True)
+            else:
+                passed += 1
+                print(f"PASS {name}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------------------

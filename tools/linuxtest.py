@@ -16,7 +16,6 @@ except those of injected interrupts. Prints PASS/FAIL per test and
 import argparse
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -98,18 +97,7 @@ def main(argv=None):
         print("0 passed, 1 failed")
         return 1
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    passed = failed = 0
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for name, why in pool.map(one, opts.modes.split(",")):
-            if why:
-                failed += 1
-                print(f"FAIL {name}: {'; '.join(why)} (log: build/test-logs/{name}.log)",
-                      flush=True)
-            else:
-                passed += 1
-                print(f"PASS {name}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return elirun.run_tests(opts.modes.split(","), one)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ interrupts came on MSI-X. Prints PASS/FAIL per test and `N passed, N failed`.
 """
 
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,17 +71,7 @@ def one(test):
 def main():
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     tests = [(w, m) for w in TESTS for m in MODES]
-    passed = failed = 0
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for name, why in pool.map(one, tests):
-            if why:
-                failed += 1
-                print(f"FAIL {name}: {'; '.join(why)} (log: build/test-logs/{name}.log)", flush=True)
-            else:
-                passed += 1
-                print(f"PASS {name}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return elirun.run_tests(tests, one)
 
 
 if __name__ == "__main__":

@@ -126,22 +126,6 @@ static void soft_int_arg(void *arg)
 
 
 
-static void load_idt(const void *base, uint16_t limit)
-{
-	struct descriptor_ptr p = { .limit = limit, .base = (uintptr_t)base };
-	lidt(&p);
-}
-
-static bool sidt_is(uint64_t base, uint16_t limit, const char *what)
-{
-	struct descriptor_ptr p = sidt();
-	bool ok = p.base == base && p.limit == limit;
-
-	report(ok, "SIDT after LIDT of %s: base %#lx limit %#x (loaded %#lx %#x)", what,
-	       (uint64_t)p.base, p.limit, base, limit);
-	return ok;
-}
-
 /* int $n reaches the handler of n exactly once. */
 static bool soft_int_reaches(unsigned n)
 {
@@ -162,12 +146,12 @@ static void check_sidt(struct descriptor_ptr lib)
 	idt_set_handler(0x90, soft_handler);
 
 	memcpy(idt_copy, (const void *)(uintptr_t)lib.base, sizeof(idt_copy));
-	load_idt(idt_copy, IDT_LIMIT);
-	sidt_is((uintptr_t)idt_copy, IDT_LIMIT, "a page-aligned copy");
+	idt_load((uintptr_t)idt_copy, IDT_LIMIT);
+	idt_sidt_is((uintptr_t)idt_copy, IDT_LIMIT, "a page-aligned copy");
 	report(soft_int_reaches(0x80), "int $0x80 delivered through the copy");
 
-	load_idt(idt_copy, IDT_LIMIT_HALF);
-	sidt_is((uintptr_t)idt_copy, IDT_LIMIT_HALF, "the copy with 128 gates");
+	idt_load((uintptr_t)idt_copy, IDT_LIMIT_HALF);
+	idt_sidt_is((uintptr_t)idt_copy, IDT_LIMIT_HALF, "the copy with 128 gates");
 	report(soft_int_reaches(0x40), "int $0x40 delivered within limit %#x", IDT_LIMIT_HALF);
 	uint64_t hits = soft_hits[0x90];
 	int vector = expect_fault(soft_int_arg, (void *)(uintptr_t)0x90);
@@ -177,13 +161,13 @@ static void check_sidt(struct descriptor_ptr lib)
 
 	void *span = idt_span + SPAN_OFFSET;
 	memcpy(span, (const void *)(uintptr_t)lib.base, sizeof(idt_copy));
-	load_idt(span, IDT_LIMIT);
-	sidt_is((uintptr_t)span, IDT_LIMIT, "a copy spanning two pages, not 16-byte aligned");
+	idt_load((uintptr_t)span, IDT_LIMIT);
+	idt_sidt_is((uintptr_t)span, IDT_LIMIT, "a copy spanning two pages, not 16-byte aligned");
 	report(soft_int_reaches(0x80) && soft_int_reaches(0x40),
 	       "int $0x80 and int $0x40 delivered through it");
 
-	load_idt((const void *)(uintptr_t)lib.base, lib.limit);
-	sidt_is(lib.base, lib.limit, "the library's IDT again");
+	idt_load(lib.base, lib.limit);
+	idt_sidt_is(lib.base, lib.limit, "the library's IDT again");
 
 	idt_set_handler(0x40, NULL);
 	idt_set_handler(0x80, NULL);
@@ -276,20 +260,20 @@ static void check_device_gates(struct descriptor_ptr lib, uint64_t vector)
 
 	memcpy(idt_copy, idt, sizeof(idt_copy));
 	idt_gate_write(idt_copy, v, idt_gate_make((uintptr_t)entry_c));
-	load_idt(idt_copy, IDT_LIMIT);
-	sidt_is((uintptr_t)idt_copy, IDT_LIMIT, "the second IDT with gate V -> C");
+	idt_load((uintptr_t)idt_copy, IDT_LIMIT);
+	idt_sidt_is((uintptr_t)idt_copy, IDT_LIMIT, "the second IDT with gate V -> C");
 	if (!run_phase("(d) LIDT of a second IDT, gate V -> C", ENTRY_C, lost_bound))
 		goto out;
 
 	idt_gate_write(idt, v, lib_gate);
 	idt_set_handler(v, lib_handler);
-	load_idt(idt, lib.limit);
-	sidt_is(lib.base, lib.limit, "the library's IDT, gate V restored");
+	idt_load((uintptr_t)idt, lib.limit);
+	idt_sidt_is(lib.base, lib.limit, "the library's IDT, gate V restored");
 	run_phase("(e) back on the library's IDT", ENTRY_LIB, lost_bound);
 out:
 	cli();
 	edu_msi_disable(&edu);
-	load_idt(idt, lib.limit);
+	idt_load((uintptr_t)idt, lib.limit);
 	idt_gate_write(idt, v, lib_gate);
 	report(spurious == 0, "no spurious edu interrupts (%lu)", spurious);
 }

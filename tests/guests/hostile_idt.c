@@ -139,22 +139,6 @@ static struct idt_gate *live_idt(void)
 }
 
 
-static void load_idt(uint64_t base, uint16_t limit)
-{
-	struct descriptor_ptr p = { .limit = limit, .base = base };
-	lidt(&p);
-}
-
-static bool sidt_is(uint64_t base, uint16_t limit, const char *what)
-{
-	struct descriptor_ptr p = sidt();
-	bool ok = p.base == base && p.limit == limit;
-
-	report(ok, "SIDT after LIDT of %s: base %#lx limit %#x (loaded %#lx %#x)", what,
-	       (uint64_t)p.base, p.limit, base, limit);
-	return ok;
-}
-
 /* Maps virtual [4 GiB, 5 GiB) to guest-physical [4 GiB, 5 GiB) with 2 MiB pages. */
 static void map_high(void)
 {
@@ -297,34 +281,34 @@ static void case_lidt(void)
 	raise_n(10, &lib_runs);		/* exitless delivery going before the tricks */
 	cli();
 
-	load_idt(HIGH_BASE, IDT_LIMIT);
-	sidt_is(HIGH_BASE, IDT_LIMIT, "a base mapped beyond guest RAM");
-	load_idt(lib_idt.base, lib_idt.limit);
+	idt_load(HIGH_BASE, IDT_LIMIT);
+	idt_sidt_is(HIGH_BASE, IDT_LIMIT, "a base mapped beyond guest RAM");
+	idt_load(lib_idt.base, lib_idt.limit);
 	check_device("an IDT beyond guest RAM");
 
-	load_idt(UNMAPPED_BASE, IDT_LIMIT);
-	sidt_is(UNMAPPED_BASE, IDT_LIMIT, "a base not mapped in the page tables");
-	load_idt(lib_idt.base, lib_idt.limit);
+	idt_load(UNMAPPED_BASE, IDT_LIMIT);
+	idt_sidt_is(UNMAPPED_BASE, IDT_LIMIT, "a base not mapped in the page tables");
+	idt_load(lib_idt.base, lib_idt.limit);
 	check_device("an unmapped IDT");
 
-	load_idt(lib_idt.base, 0x7);
-	sidt_is(lib_idt.base, 0x7, "the library's IDT with limit 0x7");
-	load_idt(lib_idt.base, lib_idt.limit);
+	idt_load(lib_idt.base, 0x7);
+	idt_sidt_is(lib_idt.base, 0x7, "the library's IDT with limit 0x7");
+	idt_load(lib_idt.base, lib_idt.limit);
 	check_device("limit 0x7");
 
-	load_idt(lib_idt.base, 0xff);
-	sidt_is(lib_idt.base, 0xff, "the library's IDT with limit 0xff");
+	idt_load(lib_idt.base, 0xff);
+	idt_sidt_is(lib_idt.base, 0xff, "the library's IDT with limit 0xff");
 	idt_set_handler(0x20, soft_handler);
 	int v = expect_fault(soft_int_0x20, NULL);
 	report(v == GP_VECTOR && soft_hits == 0, "limit 0xff: int $0x20 raises #GP (got %s)",
 	       fault_text(v));
-	load_idt(lib_idt.base, lib_idt.limit);
+	idt_load(lib_idt.base, lib_idt.limit);
 	check_device("limit 0xff");
 
 	idt_set_handler(0x7f, soft_handler);
 	idt_set_handler(0x80, soft_handler);
-	load_idt(lib_idt.base, 0x7ff);
-	sidt_is(lib_idt.base, 0x7ff, "the library's IDT with limit 0x7ff");
+	idt_load(lib_idt.base, 0x7ff);
+	idt_sidt_is(lib_idt.base, 0x7ff, "the library's IDT with limit 0x7ff");
 	soft_hits = 0;
 	v = expect_fault(soft_int_0x7f, NULL);
 	int w = expect_fault(soft_int_0x80, NULL);
@@ -335,18 +319,18 @@ static void case_lidt(void)
 	uint64_t got = raise_n(10, &lib_runs);
 	cli();
 	report(got == 10, "limit 0x7ff: 10 device interrupts on %#x delivered (%lu)", vector, got);
-	load_idt(lib_idt.base, lib_idt.limit);
-	sidt_is(lib_idt.base, lib_idt.limit, "the library's IDT again");
+	idt_load(lib_idt.base, lib_idt.limit);
+	idt_sidt_is(lib_idt.base, lib_idt.limit, "the library's IDT again");
 	check_device("limit 0x7ff");
 }
 
 static void case_lidt_int(void)
 {
 	map_high();
-	load_idt(HIGH_BASE, IDT_LIMIT);
+	idt_load(HIGH_BASE, IDT_LIMIT);
 	printf("hostile_idt: IDT at %#llx (beyond guest RAM); int3\n", HIGH_BASE);
 	__asm__ volatile("int3");
-	load_idt(lib_idt.base, lib_idt.limit);
+	idt_load(lib_idt.base, lib_idt.limit);
 	report(false, "still running after int3 through an IDT beyond guest RAM");
 }
 
@@ -355,20 +339,20 @@ static void case_sidt(void)
 	sti();
 	raise_n(100, &lib_runs);
 	memcpy(idt_copy, live_idt(), sizeof(idt_copy));
-	load_idt((uintptr_t)idt_copy, 0x7ff);
+	idt_load((uintptr_t)idt_copy, 0x7ff);
 	uint64_t got = raise_n(100, &lib_runs);
 	struct descriptor_ptr in = sidt_in_handler;
 	cli();
 	report(got == 100, "100 interrupts through a copy with limit 0x7ff (%lu)", got);
-	sidt_is((uintptr_t)idt_copy, 0x7ff, "a copy with limit 0x7ff");
+	idt_sidt_is((uintptr_t)idt_copy, 0x7ff, "a copy with limit 0x7ff");
 	report(in.base == (uintptr_t)idt_copy && in.limit == 0x7ff, "SIDT in the interrupt "
 	       "handler: base %#lx limit %#x", (uint64_t)in.base, in.limit);
-	load_idt(lib_idt.base, lib_idt.limit);
+	idt_load(lib_idt.base, lib_idt.limit);
 	sti();
 	raise_n(100, &lib_runs);
 	in = sidt_in_handler;
 	cli();
-	sidt_is(lib_idt.base, lib_idt.limit, "the library's IDT");
+	idt_sidt_is(lib_idt.base, lib_idt.limit, "the library's IDT");
 	report(in.base == lib_idt.base && in.limit == lib_idt.limit, "SIDT in the interrupt "
 	       "handler: base %#lx limit %#x", (uint64_t)in.base, in.limit);
 

@@ -89,3 +89,19 @@ void idt_dispatch(struct int_frame *f)
 	}
 	unhandled(f);
 }
+
+void idt_load(uint64_t base, uint16_t limit)
+{
+	struct descriptor_ptr p = { .limit = limit, .base = base };
+	lidt(&p);
+}
+
+bool idt_sidt_is(uint64_t base, uint16_t limit, const char *what)
+{
+	struct descriptor_ptr p = sidt();
+	bool ok = p.base == base && p.limit == limit;
+
+	report(ok, "SIDT after LIDT of %s: base %#lx limit %#x (loaded %#lx %#x)", what,
+	       (uint64_t)p.base, p.limit, base, limit);
+	return ok;
+}

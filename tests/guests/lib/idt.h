@@ -2,6 +2,7 @@
 #ifndef GUEST_IDT_H
 #define GUEST_IDT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The stack as isr_common in isr.S leaves it: saved registers, then what the CPU pushed. */
@@ -44,6 +45,11 @@ void idt_gate_write(struct idt_gate *idt, unsigned vector, struct idt_gate g);
 
 /* Installs handler for vector (0-255); NULL restores the default, which reports and exits(1). */
 void idt_set_handler(unsigned vector, interrupt_handler handler);
+
+/* LIDT of (base, limit). */
+void idt_load(uint64_t base, uint16_t limit);
+/* Reports whether SIDT reads back (base, limit), what was loaded ("of <what>"). */
+bool idt_sidt_is(uint64_t base, uint16_t limit, const char *what);
 
 /* Returned by expect_fault and the *_safe functions when no exception happened. */
 #define NO_FAULT (-1)

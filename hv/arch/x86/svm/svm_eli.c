@@ -22,8 +22,11 @@
 #define NP_ERR_IDT (1u << 1)
 #define IDT_WRITE_STREAK_MAX 32 /* quick successive writes before eli gives up the shadow */
 
+static void on_probe(uint8_t vector);
+
 void svm_eli_init(struct svm_vcpu *v)
 {
+    trap_set_irq_handler(VEC_ELI_PROBE, on_probe);
     v->shadow_hpa = mm_alloc_zeroed(2, 1);
     if (!v->shadow_hpa)
         panic("no memory for the shadow IDT");
@@ -152,7 +155,6 @@ static void on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
         svm_end_halted_cli(s->rip - 1);
     if (!eli_on_watchdog(e, now, timing.tsc_hz / 10, timing.tsc_hz / 100, timing.tsc_hz)) {
         irq_window();
-        trap_set_irq_handler(VEC_ELI_PROBE, on_probe);
         wrmsr(X2APIC_SELF_IPI, VEC_ELI_PROBE);
         hpet_watchdog_soon(PROBATION_US);
         if (e->n.warned <= 3 || e->n.warned % 100 == 0)
@@ -177,8 +179,9 @@ void svm_eli_before_entry(struct svm_vcpu *v)
     bool can_inject = !v->reinject && (s->rflags & RFLAGS_IF) &&
                       !(v->vmcb->control.interrupt_shadow & INTERRUPT_SHADOW);
     uint64_t now = rdtsc();
-    /* the deadline as this exit left it (a guest timer write was handled after
-     * svm_eli_after_exit): in direct mode the guest may halt without another exit */
+    /* the guest's timer as this exit left it, once its handler ran: a due expiry is
+     * delivered now, the next deadline armed (in direct mode the guest may halt
+     * without another exit) */
     hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
     if (watchdog_fired) {
         watchdog_fired = false;
@@ -215,7 +218,6 @@ void svm_eli_after_exit(struct svm_vcpu *v)
     v->reinject = c->exitintinfo & EVENT_VALID;
     if (v->reinject)
         c->eventinj = c->exitintinfo;
-    hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
     if (!v->direct && (v->vmcb->save.rflags & RFLAGS_IF) && v->guest->eli.penalty)
         eli_on_guest_interruptible(&v->guest->eli);
 }
