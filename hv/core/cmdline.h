@@ -12,6 +12,7 @@ struct config {
     char guest[CONFIG_NAME_MAX]; /* module name of the guest image */
     uint32_t mem_mib;            /* guest RAM */
     uint32_t tick_hz;            /* host LAPIC timer frequency */
+    uint32_t direct_tick_hz;     /* the same while the guest is in direct mode */
     uint32_t watchdog_ms;        /* NMI when no tick came for this long; 0: off */
     char assign[16];             /* PCI function for the guest, "BB:DD.F"; empty: none */
     enum eli_mode mode;          /* interrupt delivery: baseline, eli-delivery, eli */

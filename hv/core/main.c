@@ -54,6 +54,7 @@ void run_end(uint32_t status, const char *why)
     static char buf[RESULT_MAX];
     irq_disable();
     vuart_flush(&guest.uart);
+    hostclock_account();
     struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend_name,
                              guest.name, eli_mode_name(config.mode), &guest.eli.n,
                              guest.lapic.timer_fires, guest.lapic.dropped_ipis, 0 };
@@ -162,6 +163,7 @@ static void setup_guest_interrupts(void)
 
 static void guest_line_started(void)
 {
+    hostclock_account();
     stats_line_start(&stats, rdtsc());
 }
 
@@ -215,6 +217,7 @@ static void emit_guest_line(const char *line, size_t len)
     console_write(GUEST_PREFIX, sizeof(GUEST_PREFIX) - 1);
     console_write(line, len);
     console_write("\n", 1);
+    hostclock_account();
     stats_line_end(&stats, rdtsc());
 }
 
@@ -297,11 +300,15 @@ static void start_host_time(void)
         config_error("PIT channel 2 does not count: eli cannot calibrate the TSC");
     if (x2apic_init())
         config_error("this CPU has no x2APIC, which eli requires");
-    x2apic_timer_start(config.tick_hz);
+    if (config.direct_tick_hz > config.tick_hz)
+        config_error("option 'direct-tick=%u': at most the tick's %u Hz", config.direct_tick_hz,
+                     config.tick_hz);
+    x2apic_timer_start(config.tick_hz, config.direct_tick_hz);
     irq_enable();
-    log_line("TSC %llu kHz, APIC timer %llu kHz, host tick %u Hz on vector 0x%x",
-             (unsigned long long)(timing.tsc_hz / 1000), (unsigned long long)(timing.apic_hz / 1000),
-             config.tick_hz, VEC_ELI_TIMER);
+    log_line("TSC %llu kHz, APIC timer %llu kHz, host tick %u Hz (%u Hz in direct mode) on "
+             "vector 0x%x", (unsigned long long)(timing.tsc_hz / 1000),
+             (unsigned long long)(timing.apic_hz / 1000), config.tick_hz, config.direct_tick_hz,
+             VEC_ELI_TIMER);
 }
 
 void kmain(uint32_t magic, uint32_t info);

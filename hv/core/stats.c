@@ -90,6 +90,7 @@ size_t stats_result_json(const struct stats *s, const struct result_meta *m, cha
     jput(&j, ",\"tsc_hz\":%llu", m->tsc_hz, NULL);
     jput(&j, ",\"ticks\":%llu", s->ticks, NULL);
     jput(&j, ",\"ticks_missed\":%llu", s->ticks_missed, NULL);
+    jput(&j, ",\"tick_irqs\":%llu", s->tick_irqs, NULL);
     jput(&j, ",\"tick_late_max\":%llu", s->tick_late_max, NULL);
     jput(&j, ",\"tick_hz\":%llu", m->tick_hz, NULL);
     jput(&j, ",\"host_irqs\":%llu", s->host_irqs, NULL);

@@ -45,7 +45,8 @@ struct stats {
     uint64_t exits_total;
     uint64_t guest_cycles;   /* sum of (TSC at exit - TSC at entry) */
     uint64_t run_start_tsc;  /* TSC at the first guest entry */
-    uint64_t ticks;          /* host ticks serviced */
+    uint64_t ticks;          /* host tick periods serviced (at the full rate, docs/results.md) */
+    uint64_t tick_irqs;      /* timer interrupts that serviced them */
     uint64_t ticks_missed;   /* ticks that came too late to be serviced one by one */
     uint64_t tick_late_max;  /* worst lateness of a tick, TSC cycles */
     uint64_t host_irqs;

@@ -47,6 +47,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.guest, "boot_exit");
     assert_int_equal(cfg.mem_mib, 64);
     assert_int_equal(cfg.tick_hz, 100);
+    assert_int_equal(cfg.direct_tick_hz, 5);
     assert_false(cfg.quiet);
 }
 
@@ -160,6 +161,9 @@ static void test_tick_range(void **state)
     assert_int_equal(cfg.tick_hz, 10000);
     expect_error("guest=x tick=9", "expected a number from 10 to 10000");
     expect_error("guest=x tick=10001", "expected a number from 10 to 10000");
+    expect_ok("guest=x direct-tick=100");
+    assert_int_equal(cfg.direct_tick_hz, 100);
+    expect_error("guest=x direct-tick=0", "expected a number from 1 to 10000");
 }
 
 static void test_quiet_flag(void **state)

@@ -201,6 +201,7 @@ static void known_inputs(void)
     st.guest_cycles = 123456789;
     st.run_start_tsc = 1000;
     st.ticks = 42;
+    st.tick_irqs = 7;
     st.host_irqs = 43;
     st.host_nmis = 0;
     meta = (struct result_meta){ .end = "guest-exit", .guest_status = 0, .now_tsc = 5000,
@@ -217,7 +218,7 @@ static const char expected_exits[] =
 /* The scalar keys the harness reads, in the order they must appear, as exact text. */
 static const char *const expected_fields[] = {
     "\"exits_total\":105,", "\"guest_cycles\":123456789,", "\"wall_cycles\":4000,",
-    "\"tsc_hz\":2000000000,", "\"ticks\":42,", "\"tick_hz\":250,", "\"guest_status\":0,",
+    "\"tsc_hz\":2000000000,", "\"ticks\":42,", "\"tick_irqs\":7,", "\"tick_hz\":250,", "\"guest_status\":0,",
     "\"end\":\"guest-exit\"", "\"backend\":\"svm\"", "\"guest\":\"boot_exit\"",
 };
 

@@ -65,7 +65,7 @@ uint32_t hpet_watchdog_period_us(void)
     return period_us;
 }
 
-void hpet_watchdog_kick(void)
+static void hpet_watchdog_kick(void)
 {
     if (hpet)
         wr(HPET_TN_COMPARATOR(timer), rd(HPET_MAIN_COUNTER) + period_ticks);

@@ -14,9 +14,7 @@
  * can send FSB messages). */
 int hpet_watchdog_init(const struct acpi *a, uint32_t apic_id, uint32_t period_us);
 bool hpet_watchdog_armed(void);
-/* Pushes the deadline period_us ahead of now. */
-void hpet_watchdog_kick(void);
-/* The next NMI in `us` (at most the period) unless a kick comes first. */
+/* The next NMI in `us` unless pushed again first. */
 void hpet_watchdog_soon(uint32_t us);
 uint32_t hpet_watchdog_period_us(void);
 

@@ -48,9 +48,15 @@ int x2apic_in_service(uint8_t vector)
  * the next tick it runs in periodic mode, so a tick reprograms nothing: under QEMU
  * TCG every timer write from the vCPU wakes QEMU's main loop and costs tens of
  * microseconds of each tick's exit (docs/eli.md, "The tick's cost"). A guest
- * deadline due sooner switches it to one-shot until the tick after that deadline. */
-static uint64_t tick_period_tsc, next_tick_tsc, guest_deadline_tsc;
-static bool periodic;
+ * deadline due sooner switches it to one-shot until the tick after that deadline.
+ *
+ * While the guest is in direct mode the tick slows to its direct rate: there it only
+ * shows that eli can still get in (the guest's interrupts and timer need no tick), and
+ * each one is an exit (docs/eli.md, decision 7). Ticks are accounted in periods of the
+ * full rate, so one slow tick on time counts for all the periods it covers. */
+static uint64_t fast_period_tsc, slow_period_tsc, tick_period_tsc;
+static uint64_t next_tick_tsc, last_tick_tsc, accounted_tsc, guest_deadline_tsc;
+static bool periodic, slow;
 
 /* A guest deadline is armed at least this far ahead (in microseconds): a guest whose
  * timer is always due (a periodic count of 1) would otherwise have eli's timer pending
@@ -61,6 +67,12 @@ static uint32_t apic_count(uint64_t tsc_delta)
 {
     uint64_t count = tsc_delta * timing.apic_hz / timing.tsc_hz;
     return count ? (count > 0xffffffffu ? 0xffffffffu : (uint32_t)count) : 1;
+}
+
+static uint32_t tsc_to_us(uint64_t tsc_delta)
+{
+    uint64_t us = tsc_delta * 1000000 / timing.tsc_hz;
+    return us > 0xffffffffu ? 0xffffffffu : (uint32_t)us;
 }
 
 static void arm_oneshot(uint64_t deadline, uint64_t now)
@@ -81,30 +93,75 @@ static void timer_program(uint64_t now, bool at_tick)
     else if (!periodic && !at_tick)
         arm_oneshot(next_tick_tsc, now);
     else if (!periodic) {
+        /* the count first: an LVT switched to periodic while the initial count is
+         * still a one-shot's (as little as 1) would make QEMU fire it back to back
+         * until the count is written, holding its main loop for up to a second */
         periodic = true;
-        wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER | APIC_LVT_TIMER_PERIODIC);
         wrmsr(X2APIC_TIMER_ICR, apic_count(tick_period_tsc));
+        wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER | APIC_LVT_TIMER_PERIODIC);
     }
 }
 
-/* Counts one serviced tick per interrupt that finds a tick due; ticks that could
- * not be serviced in time (interrupts held off) count as missed, and the worst
- * lateness is kept: both show whether eli kept control. A periodic expiry may come a
- * little before next_tick_tsc (the APIC's rate is calibrated, not exact): half a
- * period of slack there, and the schedule follows the expiries. */
+/* The watchdog's NMI comes when the next tick is overdue by its margin: the watchdog
+ * period less one full-rate tick period (20 ms - 10 ms by default), at either rate. */
+static void watchdog_follow(uint64_t now)
+{
+    uint32_t period = hpet_watchdog_period_us(), fast = tsc_to_us(fast_period_tsc);
+    uint32_t margin = period > fast ? period - fast : period;
+    hpet_watchdog_soon(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0) + margin);
+}
+
+void hostclock_watchdog_kick(void)
+{
+    watchdog_follow(rdtsc());
+}
+
+/* Accounts n full-rate periods up to now: those eli was late for count as missed, the
+ * rest as ticks. */
+static void account(uint64_t now, uint64_t n)
+{
+    uint64_t late = now > next_tick_tsc ? now - next_tick_tsc : 0;
+    uint64_t missed = late / fast_period_tsc < n ? late / fast_period_tsc : n;
+    accounted_tsc += n * fast_period_tsc;
+    stats.ticks += n - missed;
+    stats.ticks_missed += missed;
+    if (late > stats.tick_late_max)
+        stats.tick_late_max = late;
+}
+
+/* A tick accounts at least one period (a periodic expiry may come a little early). */
+static void account_tick(uint64_t now)
+{
+    uint64_t n = now > accounted_tsc ? (now - accounted_tsc + fast_period_tsc / 2) / fast_period_tsc : 0;
+    uint64_t late_periods = now > next_tick_tsc ? (now - next_tick_tsc) / fast_period_tsc : 0;
+    account(now, n > late_periods ? n : late_periods + 1);
+    stats.tick_irqs++;
+}
+
+void hostclock_account(void)
+{
+    uint64_t flags = read_rflags();
+    irq_disable();
+    uint64_t now = rdtsc();
+    if (now > accounted_tsc + fast_period_tsc)
+        account(now, (now - accounted_tsc) / fast_period_tsc);
+    if (flags & RFLAGS_IF)
+        irq_enable();
+}
+
+/* A tick is due when its time has come. A periodic expiry may come a little before
+ * next_tick_tsc (the APIC's rate is calibrated, not exact): half a period of slack
+ * there, and the schedule follows the expiries. */
 static void on_tick(uint8_t vector)
 {
     (void)vector;
     uint64_t now = rdtsc();
     bool due = periodic ? now + tick_period_tsc / 2 >= next_tick_tsc : now >= next_tick_tsc;
     if (due) {
-        uint64_t late = now > next_tick_tsc ? now - next_tick_tsc : 0;
-        hpet_watchdog_kick();
-        stats.ticks++;
-        stats.ticks_missed += late / tick_period_tsc;
-        if (late > stats.tick_late_max)
-            stats.tick_late_max = late;
+        account_tick(now);
+        last_tick_tsc = now;
         next_tick_tsc = now + tick_period_tsc;
+        watchdog_follow(now);
     }
     if (guest_deadline_tsc && guest_deadline_tsc <= now)
         guest_deadline_tsc = 0; /* due: the exit this interrupt causes delivers it */
@@ -122,6 +179,32 @@ void hostclock_set_guest_deadline(uint64_t tsc)
         timer_program(rdtsc(), false);
     if (flags & RFLAGS_IF)
         irq_enable();
+}
+
+void hostclock_set_direct(bool direct)
+{
+    if (direct == slow || slow_period_tsc == fast_period_tsc)
+        return;
+    uint64_t flags = read_rflags();
+    irq_disable();
+    uint64_t now = rdtsc();
+    slow = direct;
+    tick_period_tsc = slow ? slow_period_tsc : fast_period_tsc;
+    /* the next tick one period of the new rate after the last (at once if that is past) */
+    uint64_t next = last_tick_tsc + tick_period_tsc;
+    next_tick_tsc = next > now ? next : now;
+    periodic = false;
+    wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot to the next tick, then periodic */
+    timer_program(now, false);
+    watchdog_follow(now);
+    if (flags & RFLAGS_IF)
+        irq_enable();
+}
+
+void hostclock_start_accounting(void)
+{
+    accounted_tsc = rdtsc();
+    stats.ticks = stats.ticks_missed = stats.tick_late_max = stats.tick_irqs = 0;
 }
 
 static void on_spurious(uint8_t vector)
@@ -142,7 +225,7 @@ static uint64_t read_ccr(void)
     return rdmsr(X2APIC_TIMER_CCR);
 }
 
-void x2apic_timer_start(uint32_t hz)
+void x2apic_timer_start(uint32_t hz, uint32_t direct_hz)
 {
     trap_set_irq_handler(VEC_ELI_TIMER, on_tick);
     trap_set_irq_handler(VEC_ELI_SPURIOUS, on_spurious);
@@ -158,8 +241,10 @@ void x2apic_timer_start(uint32_t hz)
     timing.apic_hz = (c0 - c1) * timing.tsc_hz / (t1 > t0 ? t1 - t0 : 1);
     timing.tick_hz = hz;
     wrmsr(X2APIC_TIMER_ICR, 0);
-    tick_period_tsc = timing.tsc_hz / hz;
-    periodic = false;
-    next_tick_tsc = rdtsc() + tick_period_tsc;
+    fast_period_tsc = tick_period_tsc = timing.tsc_hz / hz;
+    slow_period_tsc = timing.tsc_hz / (direct_hz && direct_hz < hz ? direct_hz : hz);
+    periodic = slow = false;
+    last_tick_tsc = accounted_tsc = rdtsc();
+    next_tick_tsc = last_tick_tsc + tick_period_tsc;
     timer_program(rdtsc(), true);
 }

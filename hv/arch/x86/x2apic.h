@@ -2,6 +2,7 @@
  * Registers are MSRs 0x800 + (xAPIC offset >> 4). */
 #ifndef ELI_ARCH_X86_X2APIC_H
 #define ELI_ARCH_X86_X2APIC_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #define X2APIC_MSR(off) (0x800u + ((off) >> 4))
@@ -42,8 +43,18 @@
 int x2apic_init(void);
 void x2apic_eoi(void);
 uint32_t x2apic_id(void);
-/* Starts the host tick at hz (calibrated against the PIT). */
-void x2apic_timer_start(uint32_t hz);
+/* Starts the host tick at hz (calibrated against the PIT), direct_hz while the guest
+ * is in direct mode. */
+void x2apic_timer_start(uint32_t hz, uint32_t direct_hz);
+/* The guest enters, or leaves, direct mode: the tick's rate follows. */
+void hostclock_set_direct(bool direct);
+/* Pushes the watchdog's NMI past the next tick (the tick does it itself). */
+void hostclock_watchdog_kick(void);
+/* Accounts the full-rate periods passed since the last tick (for a reading of the
+ * counters between slow ticks: a guest line's mark, the result). */
+void hostclock_account(void);
+/* Ticks are counted from now (the guest's first entry). */
+void hostclock_start_accounting(void);
 /* Also fire at TSC value tsc (the guest's next virtual-timer expiry); 0 = none. */
 void hostclock_set_guest_deadline(uint64_t tsc);
 /* Whether vector is set in the in-service register. */

@@ -549,7 +549,7 @@ void svm_run(struct guest *g)
     (void)g;
     uint64_t vmcb_pa = (uint64_t)(uintptr_t)vcpu.vmcb;
     stats.run_start_tsc = rdtsc();
-    stats.ticks = stats.ticks_missed = stats.tick_late_max = 0;
+    hostclock_start_accounting();
     for (;;) {
         svm_eli_before_entry(&vcpu);
         /* The host's IF at VMRUN is the host's IF after the exit. In direct mode eli

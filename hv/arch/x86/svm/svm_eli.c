@@ -104,6 +104,7 @@ static void set_direct(struct svm_vcpu *v, bool direct)
         v->vmcb->save.idtr.limit = v->idtr_limit;
     }
     v->direct = direct;
+    hostclock_set_direct(direct);
 }
 
 static void set_eoi_passthrough(struct svm_vcpu *v, bool pass)
@@ -133,7 +134,7 @@ static void request_window(struct svm_vcpu *v, bool on)
 static void on_probe(uint8_t vector)
 {
     (void)vector;
-    hpet_watchdog_kick();
+    hostclock_watchdog_kick();
     x2apic_eoi();
 }
 
@@ -147,7 +148,8 @@ static bool after_hlt(struct svm_vcpu *v)
     return !svm_read_guest(v, v->vmcb->save.rip - 1, &byte, 1, true) && byte == 0xF4;
 }
 
-static void on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
+/* Returns whether the guest is now on probation (the next NMI is set). */
+static bool on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
 {
     struct eli *e = &v->guest->eli;
     const struct vmcb_save *s = &v->vmcb->save;
@@ -162,7 +164,7 @@ static void on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
                      "(rip 0x%llx, IF 0): eli's tick runs now; still IF 0 in %u us without "
                      "letting eli in ends direct mode", (unsigned long long)e->n.warned,
                      hpet_watchdog_period_us(), (unsigned long long)s->rip, PROBATION_US);
-        return;
+        return true;
     }
     if (e->n.starved <= 3 || e->n.starved % 100 == 0)
         log_line("watchdog (%llu): no tick for %u us with the guest in direct mode "
@@ -170,6 +172,7 @@ static void on_watchdog_cli(struct svm_vcpu *v, uint64_t now)
                  (unsigned long long)e->n.starved, hpet_watchdog_period_us(),
                  (unsigned long long)s->rip, (unsigned)(s->rflags >> 9 & 1),
                  (unsigned long long)(e->penalty * 1000 / timing.tsc_hz));
+    return false;
 }
 
 void svm_eli_before_entry(struct svm_vcpu *v)
@@ -187,9 +190,9 @@ void svm_eli_before_entry(struct svm_vcpu *v)
         watchdog_fired = false;
         /* only a guest that holds interrupts off is to blame: with IF set the tick
          * was late for the platform's own reasons (a busy TCG host) */
-        if (v->direct && !(s->rflags & RFLAGS_IF))
-            on_watchdog_cli(v, now);
-        hpet_watchdog_kick();
+        bool probation = v->direct && !(s->rflags & RFLAGS_IF) && on_watchdog_cli(v, now);
+        if (!probation)
+            hostclock_watchdog_kick();
     }
     struct eli_plan p = eli_plan(e, can_inject, now);
     if (p.shadow && !e->shadow_valid)
