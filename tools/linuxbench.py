@@ -15,10 +15,7 @@ memcached, http) and results/linux.svg. Figures are under QEMU TCG on this machi
 import argparse
 import json
 import re
-import socket
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,24 +27,9 @@ import netbench  # noqa: E402
 MODES = ["bare", "baseline", "eli-delivery", "eli"]
 RESULTS = elirun.ROOT / "results"
 LOG_DIR = elirun.ROOT / "build" / "run-logs"
-WINDOW = (re.compile(r"eli-linux: serving"), re.compile(r"eli-linux: stopping"))
-SERVE = "eli.serve=1"
-GUEST_PORTS = {"sockperf": 11111, "iperf3": 5201, "memcached": 11211, "http": 80, "stop": 9999}
+WINDOW = linuxtest.WINDOW
 IRQ_LINE = re.compile(r"eli-linux: irq \d+:\s+(\d+)\s+.*\b(eth0\S*)$")
 PLATFORM = ""
-
-
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def forwards(ports):
-    """QEMU user-network forwards: host 127.0.0.1:ports[name] -> guest GUEST_PORTS[name]."""
-    fw = [f"hostfwd=tcp:127.0.0.1:{ports[n]}-:{g}" for n, g in GUEST_PORTS.items()]
-    fw.append(f"hostfwd=udp:127.0.0.1:{ports['sockperf']}-:{GUEST_PORTS['sockperf']}")
-    return fw
 
 
 def client(tool, ports, seconds):
@@ -55,8 +37,7 @@ def client(tool, ports, seconds):
     latency median us, latency p99 us)."""
     p = ports[tool]
     if tool == "sockperf":
-        return (["sockperf", "ping-pong", "-i", "127.0.0.1", "-p", str(p), "-t", str(seconds),
-                 "--full-rtt"], parse_sockperf)
+        return linuxtest.sockperf_argv(p, seconds), linuxtest.parse_sockperf
     if tool == "iperf3":
         return (["iperf3", "-c", "127.0.0.1", "-p", str(p), "-t", str(seconds), "-J"],
                 parse_iperf3)
@@ -65,16 +46,6 @@ def client(tool, ports, seconds):
                 parse_memcaslap)
     return (["wrk", "-t1", "-c4", f"-d{seconds}s", "--latency",
              f"http://127.0.0.1:{p}/index.html"], parse_wrk)
-
-
-def parse_sockperf(out):
-    runtime = re.search(r"RunTime=([\d.]+) sec.*?ReceivedMessages=(\d+)", out)
-    med = re.search(r"percentile 50\.000 =\s+([\d.]+)", out)
-    p99 = re.search(r"percentile 99\.000 =\s+([\d.]+)", out)
-    if not runtime:
-        return None
-    return (int(runtime.group(2)) / float(runtime.group(1)), "transactions/s",
-            float(med.group(1)) if med else None, float(p99.group(1)) if p99 else None)
 
 
 def parse_iperf3(out):
@@ -114,82 +85,28 @@ def nic_irqs(lines, after):
     return total
 
 
-def argv_for(mode, ports):
-    nic = ["-device", "e1000e,netdev=n0,mac=52:54:00:12:34:56,addr=05.0",
-           "-netdev", "user,id=n0," + ",".join(forwards(ports))]
-    cmdline = f"{linuxtest.CMDLINE} {SERVE}"
-    if mode == "bare":
-        return [elirun.qemu_binary(), *elirun.MACHINE, "-m", str(linuxtest.QEMU_MEM), "-kernel",
-                str(linuxtest.KERNEL), "-initrd", str(linuxtest.INITRD), "-append", cmdline, *nic]
-    return elirun.eli_command("vmlinux", cmdline, modules=[str(linuxtest.INITRD)],
-                              eli_opts=f"{linuxtest.ELI_OPTS} mode={mode}",
-                              image=str(linuxtest.KERNEL), qemu_extra=[*elirun.IOMMU, *nic],
-                              host_mem=linuxtest.QEMU_MEM)
-
-
-def wait_line(lines, rx, deadline, done):
-    """Index of the first line matching rx, or None at the deadline or when QEMU ended."""
-    while time.monotonic() < deadline:
-        for i, line in enumerate(list(lines)):
-            if rx.search(line):
-                return i
-        if done.is_set():
-            return None
-        time.sleep(0.2)
-    return None
-
-
 def one_run(mode, tool, seconds, timeout=240):
     """Boot, serve, run one client, stop; returns (row, None) or (None, reason)."""
-    ports = {n: free_tcp_port() for n in GUEST_PORTS}
-    argv = argv_for(mode, ports)
     log_path = LOG_DIR / f"linux-{tool}-{mode}.log"
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "wb")
-    log.write(f"# {' '.join(argv)}\n".encode())
-    lines, outcome, done = [], {}, threading.Event()
-    proc = subprocess.Popen(argv, cwd=elirun.ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_qemu():
-        outcome["status"], outcome["reason"] = elirun._wait(proc, timeout, lines, log, None)
-        done.set()
-
-    threading.Thread(target=wait_qemu, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    serving = wait_line(lines, WINDOW[0], deadline, done)
-    reason, out = None, ""
-    if serving is None:
-        reason = "the guest never printed `eli-linux: serving`"
-    else:
-        argv_c, parse = client(tool, ports, seconds)
-        try:
-            c = subprocess.run(argv_c, capture_output=True, text=True, timeout=seconds + 60)
-            out = c.stdout + c.stderr
-        except (OSError, subprocess.TimeoutExpired) as err:
-            reason = f"{argv_c[0]}: {err}"
-        log.write(f"# {' '.join(argv_c)}\n{out}\n".encode())
-    try:
-        with socket.create_connection(("127.0.0.1", ports["stop"]), timeout=10) as s:
-            s.sendall(b"stop\n")
-    except OSError as err:
-        reason = reason or f"cannot stop the guest: {err}"
-    done.wait(max(1, deadline - time.monotonic()))
-    log.close()
-    if reason or outcome.get("reason"):
-        return None, f"{reason or outcome['reason']} (log: {log_path.relative_to(elirun.ROOT)})"
-    got = parse(out)
+    parse = client(tool, {t: 0 for t in linuxtest.GUEST_PORTS}, seconds)[1]
+    s = linuxtest.serve_session(mode, lambda ports: client(tool, ports, seconds)[0], seconds,
+                                timeout, log_path)
+    rel = log_path.relative_to(elirun.ROOT)
+    if s.reason:
+        return None, f"{s.reason} (log: {rel})"
+    got = parse(s.client_out)
     if not got:
-        return None, f"no figures in {argv_c[0]}'s output (log: {log_path.relative_to(elirun.ROOT)})"
+        return None, f"no figures in {tool}'s output (log: {rel})"
     thr, unit, med, p99 = got
-    before = nic_irqs(lines[:serving + 1], 0) or 0
-    stop = wait_line(lines, WINDOW[1], time.monotonic(), done) or serving
+    lines = s.lines
+    before = nic_irqs(lines[:s.serving + 1], 0) or 0
+    stop = next((i for i, t in enumerate(lines) if WINDOW[1].search(t)), s.serving)
     irqs = max(0, (nic_irqs(lines, stop) or 0) - before)
     r = elirun.result_texts(lines)
     res = json.loads(r[-1]) if r else None
     w = elirun.window(lines, res, *WINDOW) if res else None
     if mode != "bare" and not w:
-        return None, f"no measurement window (log: {log_path.relative_to(elirun.ROOT)})"
+        return None, f"no measurement window (log: {rel})"
     secs = w["seconds"] if w else seconds
     return {
         "workload": tool, "mode": mode, "interrupts": irqs,

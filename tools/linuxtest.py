@@ -4,9 +4,11 @@ built by scripts/linux-guest from Debian's packages) and a busybox initramfs, bo
 bare on QEMU and under eli in baseline, eli-delivery and eli modes, with the e1000e
 assigned (MSI-X, behind QEMU's AMD IOMMU) and QEMU's user network behind it.
 
-Each run must reach the initramfs' markers: `/init` ran, eth0 came up, three pings to the
-user network's gateway came back, the NIC's vectors counted in /proc/interrupts, and no
-`eli-linux: FAIL` line. Under eli the run ends with Linux powering off (a halt with
+Each run boots with the benchmark servers on (`eli.serve=1`) and must reach the
+initramfs' markers: `/init` ran, eth0 came up, three pings to the user network's gateway
+came back, a short sockperf ping-pong from the host (through QEMU's port forwarding) got
+its answers, the NIC's vectors counted in /proc/interrupts, and no `eli-linux: FAIL`
+line. Under eli the run ends with Linux powering off (a halt with
 interrupts off: eli ends the guest, status guest-ended), and eli's counters must show
 that in eli mode the guest's timer was eli's virtual LAPIC timer and that no EOI exited
 except those of injected interrupts. Prints PASS/FAIL per test and
@@ -15,7 +17,12 @@ except those of injected interrupts. Prints PASS/FAIL per test and
 
 import argparse
 import re
+import socket
+import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,8 +35,16 @@ MODES = ["bare", "baseline", "eli-delivery", "eli"]
 LOG_DIR = elirun.ROOT / "build" / "test-logs"
 # eli's virtual ECAM holds bus 0 only, and its DSDT names no host bridge: Linux scans
 # the bus itself. printk.devkmsg=on: the initramfs writes its markers to /dev/kmsg.
-CMDLINE = ("console=ttyS0 pci=noacpi printk.devkmsg=on eli.ip=10.0.2.15/24 eli.ping=10.0.2.2")
-NIC = ["-device", "e1000e,netdev=n0,mac=52:54:00:12:34:56,addr=05.0", "-netdev", "user,id=n0"]
+# The timer (docs/linux-guest.md, "The guest's tick"): a periodic LAPIC tick, which runs
+# on the physical APIC timer in direct mode with no exit, and the TSC trusted (Linux's
+# clocksource watchdog would judge it against jiffies). The same line boots bare.
+CMDLINE = ("console=ttyS0 pci=noacpi printk.devkmsg=on lapic=notscdeadline nohz=off highres=off "
+           "tsc=reliable eli.ip=10.0.2.15/24 eli.ping=10.0.2.2")
+# eli.serve=1: the servers until the host connects to port 9999 (scripts/linux-guest)
+SERVE = "eli.serve=1"
+WINDOW = (re.compile(r"eli-linux: serving"), re.compile(r"eli-linux: stopping"))
+GUEST_PORTS = {"sockperf": 11111, "iperf3": 5201, "memcached": 11211, "http": 80, "stop": 9999}
+SOCKPERF_SECONDS = 2
 ELI_OPTS = "mem=512 kvm-signature assign=00:05.0"
 QEMU_MEM = 1024
 TIMEOUT = 240
@@ -37,27 +52,132 @@ MARKERS = [
     ("init ran", re.compile(r"eli-linux: init$")),
     ("eth0 up", re.compile(r"eli-linux: eth0 up$")),
     ("ping answered", re.compile(r"eli-linux: ping \S+ ok: 3 packets transmitted, 3 packets received")),
+    ("servers up", WINDOW[0]),
+    ("stop seen", WINDOW[1]),
     ("done", re.compile(r"eli-linux: done$")),
 ]
 IRQ_LINE = re.compile(r"eli-linux: irq \d+:\s+(\d+)\s+.*\b(eth0-rx-0|eth0-tx-0)$")
 
 
-def command(mode):
-    """QEMU's argv for one mode."""
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def forwards(ports):
+    """QEMU user-network forwards: host 127.0.0.1:ports[name] -> guest GUEST_PORTS[name]."""
+    fw = [f"hostfwd=tcp:127.0.0.1:{ports[n]}-:{g}" for n, g in GUEST_PORTS.items()]
+    fw.append(f"hostfwd=udp:127.0.0.1:{ports['sockperf']}-:{GUEST_PORTS['sockperf']}")
+    return fw
+
+
+def command(mode, ports):
+    """QEMU's argv for one mode, the guest serving on the host's `ports`."""
+    nic = ["-device", "e1000e,netdev=n0,mac=52:54:00:12:34:56,addr=05.0",
+           "-netdev", "user,id=n0," + ",".join(forwards(ports))]
+    cmdline = f"{CMDLINE} {SERVE}"
     if mode == "bare":
         return [elirun.qemu_binary(), *elirun.MACHINE, "-m", str(QEMU_MEM), "-kernel", str(KERNEL),
-                "-initrd", str(INITRD), "-append", CMDLINE, *NIC]
-    return elirun.eli_command("vmlinux", CMDLINE, modules=[str(INITRD)],
+                "-initrd", str(INITRD), "-append", cmdline, *nic]
+    return elirun.eli_command("vmlinux", cmdline, modules=[str(INITRD)],
                               eli_opts=f"{ELI_OPTS} mode={mode}", image=str(KERNEL),
-                              qemu_extra=[*elirun.IOMMU, *NIC], host_mem=QEMU_MEM)
+                              qemu_extra=[*elirun.IOMMU, *nic], host_mem=QEMU_MEM)
+
+
+def sockperf_argv(port, seconds):
+    return ["sockperf", "ping-pong", "-i", "127.0.0.1", "-p", str(port), "-t", str(seconds),
+            "--full-rtt"]
+
+
+def parse_sockperf(out):
+    """(transactions/s, unit, latency median us, p99 us) from sockperf's output, or None."""
+    runtime = re.search(r"RunTime=([\d.]+) sec.*?ReceivedMessages=(\d+)", out)
+    med = re.search(r"percentile 50\.000 =\s+([\d.]+)", out)
+    p99 = re.search(r"percentile 99\.000 =\s+([\d.]+)", out)
+    if not runtime:
+        return None
+    return (int(runtime.group(2)) / float(runtime.group(1)), "transactions/s",
+            float(med.group(1)) if med else None, float(p99.group(1)) if p99 else None)
+
+
+def wait_line(lines, rx, deadline, done):
+    """Index of the first line matching rx, or None at the deadline or when QEMU ended."""
+    while time.monotonic() < deadline:
+        for i, line in enumerate(list(lines)):
+            if rx.search(line):
+                return i
+        if done.is_set():
+            return None
+        time.sleep(0.2)
+    return None
+
+
+@dataclass
+class Session:
+    """One boot that served: QEMU's output, the line index of `serving`, the client's
+    output, and why it went wrong (None: it did not)."""
+    lines: list
+    serving: int | None
+    client_out: str
+    reason: str | None
+    result: dict | None
+
+
+def serve_session(mode, client_argv, seconds, timeout, log_path):
+    """Boot with eli.serve=1, run client_argv(ports) once the guest serves, then stop it
+    (connect to its port 9999) and wait for QEMU to end."""
+    ports = {n: free_tcp_port() for n in GUEST_PORTS}
+    argv = command(mode, ports)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")
+    log.write(f"# {' '.join(argv)}\n".encode())
+    lines, outcome, done = [], {}, threading.Event()
+    proc = subprocess.Popen(argv, cwd=elirun.ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_qemu():
+        outcome["status"], outcome["reason"] = elirun._wait(proc, timeout, lines, log, None)
+        done.set()
+
+    threading.Thread(target=wait_qemu, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    serving = wait_line(lines, WINDOW[0], deadline, done)
+    reason, out = None, ""
+    if serving is None:
+        reason = "the guest never printed `eli-linux: serving`"
+    else:
+        argv_c = client_argv(ports)
+        try:
+            c = subprocess.run(argv_c, capture_output=True, text=True, timeout=seconds + 60)
+            out = c.stdout + c.stderr
+        except (OSError, subprocess.TimeoutExpired) as err:
+            reason = f"{argv_c[0]}: {err}"
+        log.write(f"# {' '.join(argv_c)}\n{out}\n".encode())
+    try:
+        with socket.create_connection(("127.0.0.1", ports["stop"]), timeout=10) as s:
+            s.sendall(b"stop\n")
+    except OSError as err:
+        reason = reason or f"cannot stop the guest: {err}"
+    done.wait(max(1, deadline - time.monotonic()))
+    log.close()
+    return Session(lines, serving, out, reason or outcome.get("reason"),
+                   elirun.parse_result(lines))
 
 
 def judge(mode, run):
-    """The reasons a run failed (empty: passed)."""
+    """The reasons a run (a Session) failed (empty: passed)."""
     if run.reason:
         return [run.reason]
     text = [line.rstrip("\r") for line in run.lines]
+    got = parse_sockperf(run.client_out)
+    if not got or got[0] <= 0:
+        why_sp = run.client_out.strip().splitlines()[-1:] or ["no output"]
+        text_sp = [f"sockperf from the host got no answers: {why_sp[0]}"]
+    else:
+        text_sp = []
     why = [f"no `{what}` marker" for what, rx in MARKERS if not any(rx.search(t) for t in text)]
+    why += text_sp
     why += [t.split("eli-linux: ", 1)[1] for t in text if "eli-linux: FAIL" in t]
     counts = {m.group(2): int(m.group(1)) for t in text for m in [IRQ_LINE.search(t)] if m}
     if not counts.get("eth0-rx-0") or not counts.get("eth0-tx-0"):
@@ -83,7 +203,8 @@ def judge(mode, run):
 
 def one(mode):
     name = f"linux-{mode}"
-    run = elirun.run_command(command(mode), TIMEOUT, LOG_DIR / f"{name}.log")
+    run = serve_session(mode, lambda ports: sockperf_argv(ports["sockperf"], SOCKPERF_SECONDS),
+                        SOCKPERF_SECONDS, TIMEOUT, LOG_DIR / f"{name}.log")
     return name, judge(mode, run)
 
 

@@ -18,6 +18,7 @@ struct config {
     enum eli_mode mode;          /* interrupt delivery: baseline, eli-delivery, eli */
     bool quiet;                  /* fewer log lines */
     bool unsafe_no_iommu;        /* assign a device even without an IOMMU to confine it */
+    bool keep_timer;             /* never lend the APIC timer to the guest (docs/eli.md, 11) */
     bool kvm_signature;          /* CPUID says KVM, with no paravirtual features (docs/linux-guest.md) */
 };
 

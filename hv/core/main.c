@@ -148,8 +148,18 @@ static void phys_raise(uint8_t p)
     wrmsr(X2APIC_SELF_IPI, p);
 }
 
+static void phys_timer_load(uint8_t p, bool periodic, uint64_t delta_tsc)
+{
+    if (p)
+        trap_set_irq_handler(p, on_guest_timer_irq);
+    x2apic_guest_timer_load(p, periodic, delta_tsc);
+}
+
 static const struct eli_phys_ops phys_apic = { phys_in_service, phys_isr_word, x2apic_eoi,
-                                               phys_raise };
+                                               phys_raise, phys_timer_load,
+                                               x2apic_guest_timer_unload };
+static const struct eli_phys_ops phys_apic_kept = { phys_in_service, phys_isr_word, x2apic_eoi,
+                                                    phys_raise, NULL, NULL };
 static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_PROBE, VEC_ELI_ERROR,
                                         VEC_ELI_SPURIOUS };
 
@@ -157,8 +167,8 @@ static const uint8_t host_vectors[] = { VEC_ELI_TIMER, VEC_ELI_PROBE, VEC_ELI_ER
 static void setup_guest_interrupts(void)
 {
     vlapic_init(&guest.lapic, 0, timing.tsc_hz, tsc_now, NULL);
-    eli_init(&guest.eli, config.mode, &guest.lapic, &phys_apic, host_vectors,
-             sizeof(host_vectors));
+    eli_init(&guest.eli, config.mode, &guest.lapic,
+             hpet_tick_ready() ? &phys_apic : &phys_apic_kept, host_vectors, sizeof(host_vectors));
 }
 
 static void guest_line_started(void)
@@ -186,9 +196,19 @@ static void setup_watchdog(void)
         log_line("watchdog off (watchdog=0): a guest with interrupts off can hold eli out");
         return;
     }
-    if (!have_acpi || hpet_watchdog_init(&acpi, x2apic_id(), config.watchdog_ms * 1000))
+    if (!have_acpi || hpet_watchdog_init(&acpi, x2apic_id(), config.watchdog_ms * 1000)) {
         log_line("no HPET comparator can send an NMI (under QEMU: -global hpet.msi=on): "
                  "a guest with interrupts off can hold eli out");
+        return;
+    }
+    if (config.keep_timer || config.mode == ELI_MODE_BASELINE)
+        return;
+    if (hpet_tick_init(x2apic_id(), VEC_ELI_TIMER))
+        log_line("no second HPET comparator can send an MSI: the guest's timer stays on eli's "
+                 "host clock in direct mode");
+    else
+        log_line("in direct mode eli's tick runs on an HPET comparator and the APIC timer runs "
+                 "the guest's timer");
 }
 
 static void setup_pci(void)

@@ -160,6 +160,7 @@ static void reset_registers(struct vlapic *v)
     v->timer_start = 0;
     v->timer_count0 = 0;
     v->tsc_deadline = 0;
+    v->timer_gen++;
 }
 
 void vlapic_init(struct vlapic *v, uint32_t apic_id, uint64_t tsc_hz,
@@ -387,6 +388,8 @@ static void timer_fire(struct vlapic *v)
         return;
     if (vector >= FIRST_LEGAL_VECTOR)
         v->timer_fires++;
+    if (v->timer_lent)
+        return; /* the physical timer delivered it */
     if (vector >= FIRST_LEGAL_VECTOR && v->timer_hook && v->timer_hook(v->hook_ctx, (uint8_t)vector))
         return;
     vlapic_accept(v, (uint8_t)vector); /* an illegal vector is an error (11.5.3) */
@@ -399,11 +402,21 @@ static void timer_reload(struct vlapic *v, uint64_t t)
     uint64_t c = counts_since_start(v, t);
     uint64_t periods = (c - v->timer_count0) / v->timer_initial;
     uint64_t n = v->timer_count0 + periods * v->timer_initial;
+    if (v->timer_lent)
+        v->timer_fires += periods; /* the physical timer fired each one */
     v->timer_start = sat_add(v->timer_start, counts_to_tsc(v, n));
     v->timer_count0 = v->timer_initial;
 }
 
+static uint64_t timer_poll(struct vlapic *v);
+
 uint64_t vlapic_timer_poll(struct vlapic *v)
+{
+    uint64_t next = timer_poll(v);
+    return v->timer_lent ? 0 : next; /* lent: no deadline for eli's host clock */
+}
+
+static uint64_t timer_poll(struct vlapic *v)
 {
     uint64_t t = now(v);
     if (timer_mode(v) == VLAPIC_TIMER_TSC_DEADLINE) {
@@ -427,6 +440,60 @@ uint64_t vlapic_timer_poll(struct vlapic *v)
     return vlapic_timer_deadline(v);
 }
 
+bool vlapic_timer_lend(struct vlapic *v, struct vlapic_timer_hw *hw)
+{
+    vlapic_timer_poll(v); /* what is due is delivered the usual way first */
+    v->timer_lent = true;
+    uint32_t lvt = v->lvt[VLAPIC_LVT_TIMER_IDX];
+    uint64_t t = now(v), d;
+    *hw = (struct vlapic_timer_hw){ (uint8_t)(lvt & LVT_VECTOR), false, 0 };
+    if ((lvt & APIC_LVT_MASKED) || !sw_enabled(v) || hw->vector < FIRST_LEGAL_VECTOR)
+        return false;
+    if (timer_mode(v) == VLAPIC_TIMER_TSC_DEADLINE) {
+        d = v->tsc_deadline;
+        if (!d)
+            return false;
+    } else if (!v->timer_running) {
+        return false;
+    } else if (timer_mode(v) == VLAPIC_TIMER_PERIODIC) {
+        v->timer_start = t;
+        v->timer_count0 = v->timer_initial;
+        hw->periodic = true;
+        hw->delta_tsc = counts_to_tsc(v, v->timer_initial);
+        return true;
+    } else {
+        d = vlapic_timer_deadline(v);
+    }
+    hw->delta_tsc = d > t ? d - t : 0;
+    return true;
+}
+
+bool vlapic_timer_reclaim(struct vlapic *v, bool hw_ran, uint64_t hw_left)
+{
+    vlapic_timer_poll(v); /* lent: passes expiries, delivers nothing */
+    uint64_t model_next = vlapic_timer_deadline(v);
+    v->timer_lent = false;
+    if (!hw_ran)
+        return false;
+    uint64_t t = now(v);
+    if (timer_mode(v) == VLAPIC_TIMER_PERIODIC && v->timer_running) {
+        /* the next expiry where the physical counter would have had it */
+        uint64_t c = tsc_to_counts(v, hw_left);
+        v->timer_start = t;
+        v->timer_count0 = c ? (c < v->timer_initial ? (uint32_t)c : v->timer_initial) : 1;
+        return false;
+    }
+    if (model_next && !hw_left) {
+        /* the physical one-shot fired a little before the model's time */
+        if (timer_mode(v) == VLAPIC_TIMER_TSC_DEADLINE)
+            v->tsc_deadline = 0;
+        else
+            v->timer_running = false;
+        return false;
+    }
+    return !model_next && hw_left; /* passed in the model, stopped before it fired */
+}
+
 static void timer_start(struct vlapic *v, uint32_t count)
 {
     v->timer_running = count != 0; /* writing 0 stops the timer (11.5.4) */
@@ -440,6 +507,7 @@ static void write_initial_count(struct vlapic *v, uint32_t val)
     if (timer_mode(v) == VLAPIC_TIMER_TSC_DEADLINE)
         return;
     vlapic_timer_poll(v); /* an expiry already due is not lost by the restart */
+    v->timer_gen++;
     v->timer_initial = val;
     timer_start(v, val);
 }
@@ -448,6 +516,7 @@ static void write_initial_count(struct vlapic *v, uint32_t val)
 static void write_dcr(struct vlapic *v, uint32_t val)
 {
     vlapic_timer_poll(v);
+    v->timer_gen++;
     uint32_t ccr = timer_ccr(v);
     v->timer_dcr = val & DCR_BITS;
     if (v->timer_running && timer_mode(v) != VLAPIC_TIMER_TSC_DEADLINE)
@@ -465,6 +534,7 @@ static void write_lvt_timer(struct vlapic *v, uint32_t val)
     if (mode == 3)
         mode = old;
     vlapic_timer_poll(v);
+    v->timer_gen++;
     *lvt = (val & (LVT_VECTOR | APIC_LVT_MASKED)) | (mode << LVT_TIMER_MODE_SHIFT);
     if (old != mode && (old == VLAPIC_TIMER_TSC_DEADLINE || mode == VLAPIC_TIMER_TSC_DEADLINE)) {
         v->timer_running = false;
@@ -479,6 +549,7 @@ static void write_tsc_deadline(struct vlapic *v, uint64_t val)
     if (timer_mode(v) != VLAPIC_TIMER_TSC_DEADLINE)
         return;
     vlapic_timer_poll(v);
+    v->timer_gen++;
     v->tsc_deadline = val;
 }
 
@@ -498,6 +569,7 @@ static void write_lvt(struct vlapic *v, unsigned idx, uint32_t val)
 static void write_svr(struct vlapic *v, uint32_t val)
 {
     vlapic_timer_poll(v); /* a timer due before the disable still fires */
+    v->timer_gen++;
     v->svr = val & SVR_BITS;
     if (!(v->svr & APIC_SVR_ENABLE))
         for (unsigned i = 0; i < VLAPIC_NR_LVT; i++)

@@ -84,6 +84,8 @@ struct vlapic {
     uint64_t timer_start;     /* TSC at which the counter held timer_count0 */
     uint32_t timer_count0;
     uint64_t tsc_deadline;    /* IA32_TSC_DEADLINE; 0 = disarmed */
+    bool timer_lent;          /* the physical timer delivers it (eli.c, eli_timer_follow) */
+    uint32_t timer_gen;       /* changes with every write that changes the timer */
 
     uint64_t tsc_hz;
     uint64_t (*now)(void *ctx); /* the current TSC */
@@ -143,7 +145,25 @@ int vlapic_pending(const struct vlapic *v);
 /* The CPU takes vector: IRR -> ISR. */
 void vlapic_ack(struct vlapic *v, uint8_t vector);
 
-/* Delivers an expired timer; returns the TSC of the next expiry, 0 when none is armed.
+/* What the physical timer is to run while lent: vector, periodic (reloading delta_tsc)
+ * or one-shot (firing once after delta_tsc). */
+struct vlapic_timer_hw {
+    uint8_t vector;
+    bool periodic;
+    uint64_t delta_tsc;
+};
+/* Lends the timer to a physical one from now on: false when nothing is to run (stopped,
+ * masked, disabled). A periodic timer starts a period now, as the physical one does.
+ * While lent the model still follows the time (expiries pass, periodic counters
+ * reload) but delivers nothing. */
+bool vlapic_timer_lend(struct vlapic *v, struct vlapic_timer_hw *hw);
+/* Takes it back from the physical timer, which had hw_left TSC cycles left (0: its
+ * one-shot fired) if it ran at all. Returns whether an expiry the model had already
+ * passed is still owed (the physical one was stopped before it fired): the caller
+ * delivers it. */
+bool vlapic_timer_reclaim(struct vlapic *v, bool hw_ran, uint64_t hw_left);
+/* Delivers an expired timer; returns the TSC of the next expiry, 0 when none is armed
+ * or the timer is lent.
  * Call at every exit and tick. */
 uint64_t vlapic_timer_poll(struct vlapic *v);
 /* The TSC of the next (or overdue) expiry, 0 when none is armed; no side effects. */

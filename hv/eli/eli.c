@@ -29,16 +29,67 @@ static void eoi_hook(void *ctx)
  * APIC on a vector mapped like an assigned device's, so that it reaches the guest in
  * direct mode with no injection and its EOI completes it physically (exitless in eli
  * mode); in injection mode it exits and is injected like an assigned interrupt. */
+static int timer_vector(struct eli *e, uint8_t g)
+{
+    int p = vecmap_phys(&e->vecs, g);
+    return p >= 0 ? p : eli_assign_vector(e, g);
+}
+
 static bool timer_hook(void *ctx, uint8_t g)
 {
     struct eli *e = ctx;
-    int p = vecmap_phys(&e->vecs, g);
-    if (p < 0)
-        p = eli_assign_vector(e, g);
+    int p = timer_vector(e, g);
     if (p < 0)
         return false;
     e->phys->raise((uint8_t)p);
     return true;
+}
+
+/* Leaving direct mode: the virtual timer goes on from where the physical one was. */
+static void timer_take_back(struct eli *e)
+{
+    bool ran = e->timer_hw;
+    uint64_t left = ran ? e->phys->timer_unload() : 0;
+    e->timer_hw = false;
+    if (vlapic_timer_reclaim(e->lapic, ran, left)) {
+        /* passed in the model while the physical one, a little late, had not fired */
+        uint8_t g = (uint8_t)(e->lapic->lvt[VLAPIC_LVT_TIMER_IDX] & 0xff);
+        if (!timer_hook(e, g))
+            vlapic_accept(e->lapic, g);
+    }
+}
+
+/* A vector eli remapped has no gate of the guest's in the shadow at its physical slot:
+ * a timer on it stays on eli's host clock, raised and injected (decision 6). */
+bool eli_timer_lendable(const struct eli *e)
+{
+    uint8_t g = (uint8_t)(e->lapic->lvt[VLAPIC_LVT_TIMER_IDX] & 0xff);
+    int p = vecmap_phys(&e->vecs, g);
+    return e->phys->timer_load && !vecmap_host_owned(&e->vecs, g) && (p < 0 || p == g);
+}
+
+void eli_timer_follow(struct eli *e, bool lend)
+{
+    struct vlapic *l = e->lapic;
+    if (!e->phys->timer_load || (!lend && !l->timer_lent))
+        return;
+    if (!lend) {
+        timer_take_back(e);
+        return;
+    }
+    if (l->timer_lent) {
+        if (l->timer_gen == e->timer_gen)
+            return;
+        /* the guest changed its timer: the model has it, the physical one is stale */
+        e->phys->timer_unload();
+        vlapic_timer_reclaim(l, false, 0);
+    }
+    struct vlapic_timer_hw hw;
+    int p = vlapic_timer_lend(l, &hw) ? timer_vector(e, hw.vector) : 0;
+    bool run = p > 0 && p == hw.vector;
+    e->phys->timer_load(run ? (uint8_t)p : 0, hw.periodic, hw.delta_tsc);
+    e->timer_hw = run;
+    e->timer_gen = l->timer_gen;
 }
 
 void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const struct eli_phys_ops *phys,

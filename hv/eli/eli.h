@@ -27,6 +27,11 @@ struct eli_phys_ops {
     /* raises physical vector p on this CPU (a self-IPI) so that it reaches the guest
      * as an assigned interrupt does; NULL: the guest's timer stays a virtual one */
     void (*raise)(uint8_t p);
+    /* the physical timer lent to the guest's (eli_timer_follow); NULL: never lent.
+     * timer_load runs vector p (0: stops it), periodic or one-shot, delta_tsc from now;
+     * timer_unload stops it and returns the TSC cycles it had left (0: it fired) */
+    void (*timer_load)(uint8_t p, bool periodic, uint64_t delta_tsc);
+    uint64_t (*timer_unload)(void);
 };
 
 struct eli_counters {
@@ -60,6 +65,8 @@ struct eli {
     uint64_t penalty;         /* its current length in TSC cycles (doubles on repeat) */
     uint64_t strike_tsc;      /* when the watchdog last found interrupts held off */
     uint64_t strike_bounces;  /* n.bounces then */
+    bool timer_hw;            /* the lent physical timer runs the guest's timer */
+    uint32_t timer_gen;       /* the guest timer's timer_gen it was loaded with */
     struct eli_counters n;
 };
 
@@ -74,6 +81,13 @@ struct eli_plan {
 
 void eli_init(struct eli *e, enum eli_mode mode, struct vlapic *lapic, const struct eli_phys_ops *phys,
               const uint8_t *host_vectors, unsigned nhost);
+
+/* The physical timer is (lend) or is no longer the guest's: while lent it runs what the
+ * guest's timer holds, reloaded after each guest write that changes it; taken back, the
+ * virtual timer goes on where the physical one was (docs/eli.md, decision 11). */
+void eli_timer_follow(struct eli *e, bool lend);
+/* Whether the guest's timer can be lent the physical one (its vector is not remapped). */
+bool eli_timer_lendable(const struct eli *e);
 
 /* The guest's device uses guest vector g: returns the physical vector to program. */
 int eli_assign_vector(struct eli *e, uint8_t g);

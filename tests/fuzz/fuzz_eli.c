@@ -109,7 +109,26 @@ static uint32_t phys_isr_word(unsigned word)
     return w.apic.isr[word & 7];
 }
 
-static const struct eli_phys_ops phys_ops = { phys_in_service, phys_isr_word, phys_eoi, NULL };
+/* The physical timer lent to the guest's: what eli loaded, and what it has left. */
+static int hw_timer_vector;
+static uint64_t hw_timer_left;
+
+static void phys_timer_load(uint8_t p, bool periodic, uint64_t delta_tsc)
+{
+    (void)periodic;
+    (void)delta_tsc;
+    FUZZ_CHECK(!p || !host_vector(p), "eli lent the guest's timer host vector 0x%x", p);
+    hw_timer_vector = p;
+}
+
+static uint64_t phys_timer_unload(void)
+{
+    hw_timer_vector = 0;
+    return hw_timer_left;
+}
+
+static const struct eli_phys_ops phys_ops = { phys_in_service, phys_isr_word, phys_eoi, NULL,
+                                              phys_timer_load, phys_timer_unload };
 
 /* The vector the APIC would deliver now, or -1 (11.8.3/11.8.4 with TPR 0). */
 static int deliverable(void)
@@ -320,7 +339,7 @@ static void plan_step(bool can_inject)
 static void step(struct fin *f)
 {
     uint8_t op = fin_u8(f);
-    switch (op % 15) {
+    switch (op % 16) {
     case 0: { /* the guest programs an MSI vector */
         uint8_t g = fin_u8(f);
         int p = eli_assign_vector(&w.e, g);
@@ -413,6 +432,17 @@ static void step(struct fin *f)
         }
         break;
     }
+    case 14: { /* direct mode: the physical timer lent to the guest's, or taken back */
+        bool lend = (fin_u8(f) & 1) && eli_timer_lendable(&w.e);
+        hw_timer_left = fin_u32(f);
+        eli_timer_follow(&w.e, lend);
+        FUZZ_CHECK(w.lapic.timer_lent == lend || !lend, "lent %d after follow(%d)", w.lapic.timer_lent, lend);
+        if (lend)
+            FUZZ_CHECK(!vlapic_timer_poll(&w.lapic), "a lent timer gave eli's host clock a deadline");
+        else
+            FUZZ_CHECK(!w.lapic.timer_lent && !hw_timer_vector, "taken back, still lent");
+        break;
+    }
     default: { /* a virtual interrupt (the UART, a self-IPI) and a few queries */
         vlapic_accept(&w.lapic, fin_u8(f));
         uint8_t v = fin_u8(f);
@@ -443,6 +473,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_allow();
     struct fin f = fin_make(data, size);
     memset(&w, 0, sizeof(w));
+    hw_timer_vector = 0;
     w.tsc = 1000000;
     w.plan.inject = -1;
     enum eli_mode mode = (enum eli_mode)(fin_u8(&f) % ELI_MODE_COUNT);

@@ -62,7 +62,27 @@ static void fake_raise(uint8_t p)
     raised = p;
 }
 
-static const struct eli_phys_ops phys = { fake_in_service, fake_isr_word, fake_eoi, fake_raise };
+/* The physical timer lent to the guest's: what was loaded last, and what it has left. */
+static int hw_vector, hw_loads;
+static bool hw_periodic;
+static uint64_t hw_delta, hw_left;
+
+static void fake_timer_load(uint8_t p, bool periodic, uint64_t delta_tsc)
+{
+    hw_vector = p;
+    hw_periodic = periodic;
+    hw_delta = delta_tsc;
+    hw_loads++;
+}
+
+static uint64_t fake_timer_unload(void)
+{
+    hw_vector = 0;
+    return hw_left;
+}
+
+static const struct eli_phys_ops phys = { fake_in_service, fake_isr_word, fake_eoi, fake_raise,
+                                          fake_timer_load, fake_timer_unload };
 
 /* The CPU took physical vector p (through the shadow IDT or eli's own). */
 static void phys_take(uint8_t p)
@@ -113,6 +133,9 @@ static void setup_mode(enum eli_mode mode)
     memset(phys_isr, 0, sizeof(phys_isr));
     phys_eois = 0;
     raised = -1;
+    hw_vector = -1;
+    hw_loads = 0;
+    hw_left = 0;
     memset(phys_eoi_log, 0xFF, sizeof(phys_eoi_log));
     memset(&e, 0xA5, sizeof(e)); /* eli_init must not rely on zeroed memory */
     eli_init(&e, mode, &lapic, &phys, host3, sizeof(host3));
@@ -435,6 +458,76 @@ static void test_guest_timer_raised_physically(void **state)
     vlapic_timer_poll(&lapic);
     assert_int_equal(raised, -1);
     assert_true(virr(0xEC));
+}
+
+/* In direct mode the physical timer runs the guest's: loaded with the guest's timer on
+ * its mapped vector, reloaded only when the guest changes it; the model delivers nothing
+ * meanwhile; taken back, the virtual timer goes on where the physical one was. */
+static void guest_periodic_ms(uint32_t ms)
+{
+    xw(X2APIC_MSR(0x320), 0xEC | 1u << 17); /* LVT timer: periodic, vector 0xEC */
+    xw(X2APIC_MSR(0x3E0), 0xB);             /* divide by 1: 1 GHz */
+    xw(X2APIC_MSR(0x380), ms * 1000000u);
+}
+
+static void test_guest_timer_lent(void **state)
+{
+    (void)state;
+    setup_mode(ELI_MODE_FULL);
+    valid_lidt();
+    guest_periodic_ms(1);
+    eli_timer_follow(&e, true);
+    assert_int_equal(hw_vector, 0xEC);
+    assert_true(hw_periodic);
+    assert_int_equal(hw_delta, TSC_HZ / 1000);
+    tsc += 5 * TSC_HZ / 1000;
+    vlapic_timer_poll(&lapic);
+    assert_int_equal(raised, -1);
+    assert_false(virr(0xEC));
+    eli_timer_follow(&e, true);
+    assert_int_equal(hw_loads, 1);
+    guest_periodic_ms(2);
+    eli_timer_follow(&e, true);
+    assert_int_equal(hw_loads, 2);
+    assert_int_equal(hw_delta, 2 * TSC_HZ / 1000);
+    hw_left = TSC_HZ / 2000;
+    eli_timer_follow(&e, false);
+    assert_false(lapic.timer_lent);
+    assert_int_equal(hw_vector, 0);
+    assert_int_equal(vlapic_timer_deadline(&lapic), tsc + TSC_HZ / 2000);
+    assert_int_equal(raised, -1);
+}
+
+/* A one-shot the model has passed: if the physical one fired, nothing is owed; if it was
+ * stopped a little before firing, eli raises it once. A masked timer loads nothing. */
+static void test_guest_timer_lent_oneshot(void **state)
+{
+    (void)state;
+    for (int fired = 0; fired < 2; fired++) {
+        setup_mode(ELI_MODE_FULL);
+        valid_lidt();
+        xw(X2APIC_MSR(0x320), 0xEC);
+        xw(X2APIC_MSR(0x3E0), 0xB);
+        xw(X2APIC_MSR(0x380), 1000000);
+        eli_timer_follow(&e, true);
+        assert_int_equal(hw_vector, 0xEC);
+        assert_false(hw_periodic);
+        assert_int_equal(hw_delta, TSC_HZ / 1000);
+        tsc += TSC_HZ / 500;
+        vlapic_timer_poll(&lapic);
+        assert_int_equal(raised, -1);
+        hw_left = fired ? 0 : 1000;
+        eli_timer_follow(&e, false);
+        assert_int_equal(raised, fired ? -1 : 0xEC);
+        assert_int_equal(vlapic_timer_deadline(&lapic), 0);
+    }
+    setup_mode(ELI_MODE_FULL);
+    valid_lidt();
+    xw(X2APIC_MSR(0x320), 0xEC | APIC_LVT_MASKED);
+    xw(X2APIC_MSR(0x380), 1000000);
+    eli_timer_follow(&e, true);
+    assert_int_equal(hw_vector, 0);
+    assert_true(lapic.timer_lent);
 }
 
 /* (2) a virtual interrupt is in the virtual ISR only */
@@ -1041,6 +1134,8 @@ int main(void)
         cmocka_unit_test(test_starvation_penalty),
         cmocka_unit_test(test_watchdog_two_strikes),
         cmocka_unit_test(test_guest_timer_raised_physically),
+        cmocka_unit_test(test_guest_timer_lent),
+        cmocka_unit_test(test_guest_timer_lent_oneshot),
         cmocka_unit_test(test_idt_write_holds_one_entry),
         cmocka_unit_test(test_host_bounce),
         cmocka_unit_test(test_guest_isr_word),

@@ -41,7 +41,9 @@ _Static_assert(sizeof(struct acpi_hpet) == 56, "ACPI HPET table");
 _Static_assert(offsetof(struct acpi_hpet, base) == 40, "HPET base address");
 
 static volatile uint8_t *hpet;
-static unsigned timer;
+static unsigned timer, ntimers;
+static uint64_t period_fs;
+static int tick_timer = -1; /* eli's tick while the guest has the LAPIC timer */
 static uint64_t period_ticks;
 static uint32_t period_us;
 
@@ -77,13 +79,54 @@ void hpet_watchdog_soon(uint32_t us)
         wr(HPET_TN_COMPARATOR(timer), rd(HPET_MAIN_COUNTER) + period_ticks * us / period_us);
 }
 
-/* The first comparator that can deliver through the FSB (as an MSI message). */
-static int fsb_timer(unsigned ntimers)
+/* The first comparator from `first` on that can deliver through the FSB (as an MSI
+ * message). */
+static int fsb_timer(unsigned first)
 {
-    for (unsigned n = 0; n < ntimers; n++)
+    for (unsigned n = first; n < ntimers; n++)
         if (rd(HPET_TN_CONF(n)) & TN_FSB_CAP)
             return (int)n;
     return -1;
+}
+
+/* One-shot, edge, 64-bit, its interrupt sent as the MSI message `data` to this CPU. */
+static void fsb_route(unsigned n, uint32_t apic_id, uint32_t data)
+{
+    /* the FSB route: data in the low half, address in the high half */
+    wr(HPET_TN_FSB_ROUTE(n), (MSI_ADDR_BASE | (uint64_t)apic_id << 12) << 32 | data);
+    uint64_t conf = rd(HPET_TN_CONF(n)) & ~TN_32MODE;
+    wr(HPET_TN_CONF(n), conf | TN_FSB_EN | TN_INT_ENB);
+}
+
+static uint64_t us_to_ticks(uint64_t us)
+{
+    return us * 1000000000ull / period_fs;
+}
+
+int hpet_tick_init(uint32_t apic_id, uint8_t vector)
+{
+    int n = hpet ? fsb_timer(timer + 1) : -1;
+    if (n < 0)
+        return -ENODEV;
+    wr(HPET_TN_COMPARATOR(n), ~0ull); /* not before it is armed */
+    fsb_route((unsigned)n, apic_id, vector);
+    tick_timer = n;
+    return 0;
+}
+
+bool hpet_tick_ready(void)
+{
+    return tick_timer >= 0;
+}
+
+void hpet_tick_in(uint64_t us)
+{
+    wr(HPET_TN_COMPARATOR(tick_timer), rd(HPET_MAIN_COUNTER) + us_to_ticks(us));
+}
+
+void hpet_tick_stop(void)
+{
+    wr(HPET_TN_COMPARATOR(tick_timer), rd(HPET_MAIN_COUNTER) - 1); /* a full wrap away */
 }
 
 int hpet_watchdog_init(const struct acpi *a, uint32_t apic_id, uint32_t us)
@@ -95,18 +138,17 @@ int hpet_watchdog_init(const struct acpi *a, uint32_t apic_id, uint32_t us)
     const struct acpi_hpet *t = (const struct acpi_hpet *)h;
     hpet = (volatile uint8_t *)(uintptr_t)t->base.address;
     uint64_t cap = rd(HPET_GCAP_ID);
-    int n = fsb_timer(GCAP_NUM_TIMERS(cap));
+    ntimers = GCAP_NUM_TIMERS(cap);
+    int n = fsb_timer(0);
     if (n < 0 || !GCAP_PERIOD_FS(cap)) {
         hpet = NULL;
         return -ENODEV;
     }
     timer = (unsigned)n;
     period_us = us;
-    period_ticks = (uint64_t)us * 1000000000ull / GCAP_PERIOD_FS(cap);
-    /* the FSB route: data in the low half, address in the high half */
-    wr(HPET_TN_FSB_ROUTE(timer), (MSI_ADDR_BASE | (uint64_t)apic_id << 12) << 32 | MSI_DELIVERY_NMI);
-    uint64_t conf = rd(HPET_TN_CONF(timer)) & ~TN_32MODE;
-    wr(HPET_TN_CONF(timer), conf | TN_FSB_EN | TN_INT_ENB); /* one-shot, edge */
+    period_fs = GCAP_PERIOD_FS(cap);
+    period_ticks = us_to_ticks(us);
+    fsb_route(timer, apic_id, MSI_DELIVERY_NMI);
     wr(HPET_GEN_CONF, rd(HPET_GEN_CONF) | GEN_CONF_ENABLE);
     hpet_watchdog_kick();
     log_line("watchdog: HPET at 0x%llx comparator %u sends an NMI after %u us without a tick",

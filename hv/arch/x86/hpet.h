@@ -18,4 +18,13 @@ bool hpet_watchdog_armed(void);
 void hpet_watchdog_soon(uint32_t us);
 uint32_t hpet_watchdog_period_us(void);
 
+/* eli's tick while the guest has the LAPIC timer (docs/eli.md, decision 11): another FSB
+ * comparator, sending `vector` with fixed delivery. -ENODEV without the watchdog's HPET
+ * or a second FSB comparator. */
+int hpet_tick_init(uint32_t apic_id, uint8_t vector);
+bool hpet_tick_ready(void);
+/* The tick's interrupt in `us`; stopped until armed again. */
+void hpet_tick_in(uint64_t us);
+void hpet_tick_stop(void);
+
 #endif

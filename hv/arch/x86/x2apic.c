@@ -52,11 +52,15 @@ int x2apic_in_service(uint8_t vector)
  *
  * While the guest is in direct mode the tick slows to its direct rate: there it only
  * shows that eli can still get in (the guest's interrupts and timer need no tick), and
- * each one is an exit (docs/eli.md, decision 7). Ticks are accounted in periods of the
- * full rate, so one slow tick on time counts for all the periods it covers. */
+ * each one is an exit (docs/eli.md, decision 9). Ticks are accounted in periods of the
+ * full rate, so one slow tick on time counts for all the periods it covers.
+ *
+ * In direct mode, where an HPET comparator can send eli a fixed interrupt, the tick
+ * moves there and the APIC timer is lent to the guest's own timer (decision 11): its
+ * expiries then reach the guest with no exit at all. */
 static uint64_t fast_period_tsc, slow_period_tsc, tick_period_tsc;
 static uint64_t next_tick_tsc, last_tick_tsc, accounted_tsc, guest_deadline_tsc;
-static bool periodic, slow;
+static bool periodic, slow, lent, lvt_guest;
 
 /* A guest deadline is armed at least this far ahead (in microseconds): a guest whose
  * timer is always due (a periodic count of 1) would otherwise have eli's timer pending
@@ -88,6 +92,19 @@ static void arm_oneshot(uint64_t deadline, uint64_t now)
 static void timer_program(uint64_t now, bool at_tick)
 {
     uint64_t soonest = now + timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
+    if (lent) {
+        if (at_tick)
+            hpet_tick_in(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0));
+        /* a guest timer eli keeps (eli.c: a remapped vector) still has its deadline here */
+        if (guest_deadline_tsc) {
+            uint64_t d = guest_deadline_tsc > soonest ? guest_deadline_tsc : soonest;
+            if (lvt_guest)
+                wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER);
+            lvt_guest = false;
+            wrmsr(X2APIC_TIMER_ICR, apic_count(d - now));
+        }
+        return;
+    }
     if (guest_deadline_tsc && guest_deadline_tsc < next_tick_tsc)
         arm_oneshot(guest_deadline_tsc > soonest ? guest_deadline_tsc : soonest, now);
     else if (!periodic && !at_tick)
@@ -173,7 +190,8 @@ void hostclock_set_guest_deadline(uint64_t tsc)
 {
     uint64_t flags = read_rflags();
     irq_disable();
-    bool sooner = tsc && (!guest_deadline_tsc || tsc < guest_deadline_tsc) && tsc < next_tick_tsc;
+    bool sooner = tsc && (!guest_deadline_tsc || tsc < guest_deadline_tsc) &&
+                  (lent || tsc < next_tick_tsc);
     guest_deadline_tsc = tsc;
     if (sooner)
         timer_program(rdtsc(), false);
@@ -181,9 +199,10 @@ void hostclock_set_guest_deadline(uint64_t tsc)
         irq_enable();
 }
 
-void hostclock_set_direct(bool direct)
+void hostclock_set_direct(bool direct, bool lend)
 {
-    if (direct == slow || slow_period_tsc == fast_period_tsc)
+    lend = direct && lend && hpet_tick_ready();
+    if (direct == slow && lend == lent)
         return;
     uint64_t flags = read_rflags();
     irq_disable();
@@ -194,11 +213,46 @@ void hostclock_set_direct(bool direct)
     uint64_t next = last_tick_tsc + tick_period_tsc;
     next_tick_tsc = next > now ? next : now;
     periodic = false;
-    wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot to the next tick, then periodic */
+    if (lent)
+        hpet_tick_stop(); /* the guest's timer was taken back from the APIC already */
+    lent = lend;
+    wrmsr(X2APIC_TIMER_ICR, 0);
+    wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot, then periodic */
+    lvt_guest = false;
+    if (lent)
+        hpet_tick_in(tsc_to_us(next_tick_tsc - now));
     timer_program(now, false);
     watchdog_follow(now);
     if (flags & RFLAGS_IF)
         irq_enable();
+}
+
+bool hostclock_lent(void)
+{
+    return lent;
+}
+
+/* The guest's timer on the lent APIC timer. The count is written last: the LVT of a
+ * periodic timer is set while the timer is stopped (see timer_program). A periodic
+ * timer runs at least GUEST_DEADLINE_MIN_US apart, as a guest deadline does. */
+void x2apic_guest_timer_load(uint8_t vector, bool periodic_mode, uint64_t delta_tsc)
+{
+    uint64_t min = timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
+    wrmsr(X2APIC_TIMER_ICR, 0);
+    lvt_guest = true;
+    if (!vector) {
+        wrmsr(X2APIC_LVT_TIMER, APIC_LVT_MASKED);
+        return;
+    }
+    wrmsr(X2APIC_LVT_TIMER, vector | (periodic_mode ? APIC_LVT_TIMER_PERIODIC : 0));
+    wrmsr(X2APIC_TIMER_ICR, apic_count(periodic_mode && delta_tsc < min ? min : delta_tsc));
+}
+
+uint64_t x2apic_guest_timer_unload(void)
+{
+    uint64_t ccr = rdmsr(X2APIC_TIMER_CCR);
+    wrmsr(X2APIC_TIMER_ICR, 0);
+    return ccr * timing.tsc_hz / timing.apic_hz;
 }
 
 void hostclock_start_accounting(void)

@@ -46,8 +46,18 @@ uint32_t x2apic_id(void);
 /* Starts the host tick at hz (calibrated against the PIT), direct_hz while the guest
  * is in direct mode. */
 void x2apic_timer_start(uint32_t hz, uint32_t direct_hz);
-/* The guest enters, or leaves, direct mode: the tick's rate follows. */
-void hostclock_set_direct(bool direct);
+/* The guest enters, or leaves, direct mode: the tick's rate follows; in direct mode,
+ * with lend, the tick moves to the HPET and the APIC timer is lent to the guest's timer
+ * (when an HPET comparator can take the tick). */
+void hostclock_set_direct(bool direct, bool lend);
+/* Whether the APIC timer is lent to the guest's timer (direct mode, with the tick on
+ * an HPET comparator). */
+bool hostclock_lent(void);
+/* The guest's timer on the lent APIC timer: vector 0 stops it; a periodic timer reloads
+ * delta_tsc, a one-shot fires once after it. */
+void x2apic_guest_timer_load(uint8_t vector, bool periodic, uint64_t delta_tsc);
+/* Stops it; returns the TSC cycles it had left (0: a one-shot that fired). */
+uint64_t x2apic_guest_timer_unload(void);
 /* Pushes the watchdog's NMI past the next tick (the tick does it itself). */
 void hostclock_watchdog_kick(void);
 /* Accounts the full-rate periods passed since the last tick (for a reading of the
