@@ -39,7 +39,7 @@ def client(tool, ports, seconds):
     if tool == "sockperf":
         return linuxtest.sockperf_argv(p, seconds), linuxtest.parse_sockperf
     if tool == "iperf3":
-        return (["iperf3", "-c", "127.0.0.1", "-p", str(p), "-t", str(seconds), "-J"],
+        return (["iperf3", "-c", "127.0.0.1", "-p", str(p), "-t", str(seconds), "--bidir", "-J"],
                 parse_iperf3)
     if tool == "memcached":
         return (["memcaslap", "-s", f"127.0.0.1:{p}", "-t", f"{seconds}s", "-T", "1", "-c", "4"],
@@ -49,8 +49,11 @@ def client(tool, ports, seconds):
 
 
 def parse_iperf3(out):
+    """TCP in both directions at once (--bidir): the sum of what each side received."""
     try:
-        bps = json.loads(out)["end"]["sum_received"]["bits_per_second"]
+        end = json.loads(out)["end"]
+        bps = end["sum_received"]["bits_per_second"] + \
+            end["sum_received_bidir_reverse"]["bits_per_second"]
     except (ValueError, KeyError, TypeError):
         return None
     return bps / 1e6, "Mbit/s", None, None

@@ -8,7 +8,9 @@ Each run boots with the benchmark servers on (`eli.serve=1`) and must reach the
 initramfs' markers: `/init` ran, eth0 came up, three pings to the user network's gateway
 came back, a short sockperf ping-pong from the host (through QEMU's port forwarding) got
 its answers, the NIC's vectors counted in /proc/interrupts, and no `eli-linux: FAIL`
-line. Under eli the run ends with Linux powering off (a halt with
+line. A second boot in each eli mode (`eli.run=shell`) must show busybox's shell prompt
+on the console: userspace output through the UART, which Linux polls (IRQ 0 from the
+DSDT's PNP0501 device). Under eli the run ends with Linux powering off (a halt with
 interrupts off: eli ends the guest, status guest-ended), and eli's counters must show
 that in eli mode the guest's timer was eli's virtual LAPIC timer and that no EOI exited
 except those of injected interrupts. Prints PASS/FAIL per test and
@@ -72,11 +74,12 @@ def forwards(ports):
     return fw
 
 
-def command(mode, ports):
-    """QEMU's argv for one mode, the guest serving on the host's `ports`."""
+def command(mode, ports, run=SERVE):
+    """QEMU's argv for one mode, the guest serving on the host's `ports` (or, with
+    run="eli.run=shell", giving a shell on its console)."""
     nic = ["-device", "e1000e,netdev=n0,mac=52:54:00:12:34:56,addr=05.0",
            "-netdev", "user,id=n0," + ",".join(forwards(ports))]
-    cmdline = f"{CMDLINE} {SERVE}"
+    cmdline = f"{CMDLINE} {run}"
     if mode == "bare":
         return [elirun.qemu_binary(), *elirun.MACHINE, "-m", str(QEMU_MEM), "-kernel", str(KERNEL),
                 "-initrd", str(INITRD), "-append", cmdline, *nic]
@@ -201,6 +204,50 @@ def judge(mode, run):
     return why
 
 
+# busybox sh's prompt for root (PS1 '\w # ', then its query of the cursor position, which
+# eli shows as `?[6n`): no newline follows, and eli sends a partial line when the guest's
+# 8250 driver turns its transmit interrupt off (hv/dev/vuart.c)
+PROMPT = re.compile(r"^guest: [~/]\S* # ")
+SHELL_MODES = ["baseline", "eli-delivery", "eli"]
+
+
+def shell_session(mode, timeout, log_path):
+    """Boot to the shell (`eli.run=shell`); returns (QEMU's lines, whether the prompt
+    came on the console). QEMU is killed once it has, or at the timeout."""
+    ports = {n: free_tcp_port() for n in GUEST_PORTS}
+    argv = command(mode, ports, run="eli.run=shell")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")
+    log.write(f"# {' '.join(argv)}\n".encode())
+    lines, done = [], threading.Event()
+    proc = subprocess.Popen(argv, cwd=elirun.ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_qemu():
+        elirun._wait(proc, timeout, lines, log, None)
+        done.set()
+
+    threading.Thread(target=wait_qemu, daemon=True).start()
+    found = wait_line(lines, PROMPT, time.monotonic() + timeout, done) is not None
+    elirun.kill_group(proc)
+    done.wait(10)
+    log.close()
+    return lines, found
+
+
+def one_shell(mode):
+    name = f"linux-{mode}-shell"
+    lines, found = shell_session(mode, TIMEOUT, LOG_DIR / f"{name}.log")
+    why = [] if found else ["no shell prompt (`/ # `) on the console"]
+    why += [t.split("eli-linux: ", 1)[1].rstrip() for t in lines if "eli-linux: FAIL" in t]
+    return name, why
+
+
+def one_item(item):
+    kind, mode = item
+    return one_shell(mode) if kind == "shell" else one(mode)
+
+
 def one(mode):
     name = f"linux-{mode}"
     run = serve_session(mode, lambda ports: sockperf_argv(ports["sockperf"], SOCKPERF_SECONDS),
@@ -218,7 +265,9 @@ def main(argv=None):
         print("0 passed, 1 failed")
         return 1
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    return elirun.run_tests(opts.modes.split(","), one)
+    modes = opts.modes.split(",")
+    items = [("run", m) for m in modes] + [("shell", m) for m in SHELL_MODES if m in modes]
+    return elirun.run_tests(items, one_item)
 
 
 if __name__ == "__main__":

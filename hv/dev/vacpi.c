@@ -32,15 +32,37 @@ static void put(const struct gmem *g, uint64_t gpa, void *table)
     memcpy(gmem_ptr(g, gpa, h->length), table, h->length);
 }
 
+/* The DSDT's one device, the UART (no PCI host bridge: Linux scans PCI itself with
+ * pci=noacpi). Its resources name the ports and no interrupt, so that Linux's 8250 driver
+ * takes it with IRQ 0 and polls it (the legacy port's hard-coded IRQ 4 does not exist on
+ * a hardware-reduced platform with no IOAPIC, and the tty then fails every write):
+ *   Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501")) Name (_UID, One)
+ *     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 1, 8) }) } }
+ * in AML (ACPI 6.4, 20.2): each PkgLength counts itself and what follows. */
+static const uint8_t dsdt_aml[] = {
+    0x10, 0x30, '\\', '_', 'S', 'B', '_',              /* Scope (\_SB), 48 bytes */
+    0x5B, 0x82, 0x28, 'C', 'O', 'M', '1',                /* Device (COM1), 40 bytes */
+    0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x05, 0x01, /* _HID: EISA ID PNP0501 */
+    0x08, '_', 'U', 'I', 'D', 0x01,                      /* _UID: One */
+    0x08, '_', 'C', 'R', 'S', 0x11, 0x0D, 0x0A, 0x0A,    /* _CRS: Buffer (10) */
+    0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08,      /* IO (Decode16, 0x3F8, 0x3F8, 1, 8) */
+    0x79, 0x00,                                          /* End tag */
+};
+
 uint64_t vacpi_build(const struct gmem *g, uint64_t gpa, uint64_t ecam_base, uint64_t ecam_size)
 {
     if (!gmem_ptr(g, gpa, VACPI_BYTES) || gpa & 15)
         return 0;
     uint64_t rsdp_at = gpa, xsdt_at = gpa + 64, fadt_at = gpa + 128, dsdt_at = gpa + 448,
-             madt_at = gpa + 512, mcfg_at = gpa + 576;
+             madt_at = gpa + 576, mcfg_at = gpa + 640;
 
-    struct acpi_header dsdt = { 0 }; /* no devices: Linux scans PCI itself (pci=noacpi) */
-    header(&dsdt, "DSDT", sizeof(dsdt), 2);
+    struct {
+        struct acpi_header h;
+        uint8_t aml[sizeof(dsdt_aml)];
+    } __attribute__((packed)) dsdt;
+    memset(&dsdt, 0, sizeof(dsdt));
+    header(&dsdt.h, "DSDT", sizeof(dsdt), 2);
+    memcpy(dsdt.aml, dsdt_aml, sizeof(dsdt_aml));
     put(g, dsdt_at, &dsdt);
 
     /* hardware-reduced (no PM timer, no SCI, no legacy ports in ACPI's name); no

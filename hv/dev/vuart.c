@@ -5,7 +5,9 @@ enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SC
 #define LCR_DLAB 0x80
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
+#define IER_THRI 0x02
 #define IIR_NO_INT 0x01
+#define IIR_THRI 0x02
 #define IIR_FIFO 0xC0
 #define MSR_CTS_DSR_DCD 0xB0
 #define MCR_LOOP 0x10
@@ -53,8 +55,14 @@ uint8_t vuart_read(struct vuart *u, unsigned offset)
         return dlab ? u->dll : 0;
     case IER:
         return dlab ? u->dlm : u->ier;
-    case IIR_FCR:
-        return IIR_NO_INT | (u->fcr & 1 ? IIR_FIFO : 0);
+    case IIR_FCR: {
+        uint8_t fifo = u->fcr & 1 ? IIR_FIFO : 0;
+        if ((u->ier & IER_THRI) && u->thre_pending) {
+            u->thre_pending = false; /* reading IIR acknowledges it */
+            return IIR_THRI | fifo;
+        }
+        return IIR_NO_INT | fifo;
+    }
     case LCR:
         return u->lcr;
     case MCR:
@@ -75,16 +83,23 @@ void vuart_write(struct vuart *u, unsigned offset, uint8_t val)
     bool dlab = u->lcr & LCR_DLAB;
     switch (offset) {
     case RBR_THR:
-        if (dlab)
+        if (dlab) {
             u->dll = val;
-        else
+        } else {
             put_char(u, val);
+            u->thre_pending = true; /* sent at once: THR is empty again */
+        }
         break;
     case IER:
-        if (dlab)
+        if (dlab) {
             u->dlm = val;
-        else
-            u->ier = val & 0x0f;
+            break;
+        }
+        if ((val & IER_THRI) && !(u->ier & IER_THRI))
+            u->thre_pending = true; /* THR is always empty */
+        if (!(val & IER_THRI) && (u->ier & IER_THRI))
+            vuart_flush(u);
+        u->ier = val & 0x0f;
         break;
     case IIR_FCR:
         u->fcr = val;

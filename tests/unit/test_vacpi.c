@@ -2,6 +2,7 @@
  * back through eli's own ACPI parser (hv/arch/x86/acpi.c) as firmware tables would be. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +60,14 @@ static void test_tables_parse(void **state)
 }
 
 /* Hardware-reduced, MSI not said absent, and a DSDT whose checksum holds. */
+static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (!memcmp(hay + i, needle, m))
+            return true;
+    return false;
+}
+
 static void test_fadt(void **state)
 {
     (void)state;
@@ -76,6 +85,14 @@ static void test_fadt(void **state)
     assert_non_null(dsdt);
     assert_memory_equal(dsdt->signature, "DSDT", 4);
     assert_int_equal(acpi_checksum(dsdt, dsdt->length), 0);
+    /* its one device: the UART, EISA ID PNP0501, ports 0x3f8-0x3ff and no interrupt */
+    const uint8_t *aml = gmem_ptr(&g, f->x_dsdt, dsdt->length);
+    static const uint8_t hid[] = { '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x05, 0x01 };
+    static const uint8_t io[] = { 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08, 0x79, 0x00 };
+    assert_true(contains(aml + sizeof(*dsdt), dsdt->length - sizeof(*dsdt), hid, sizeof(hid)));
+    assert_true(contains(aml + sizeof(*dsdt), dsdt->length - sizeof(*dsdt), io, sizeof(io)));
+    assert_int_equal(aml[sizeof(*dsdt)], 0x10);                           /* ScopeOp */
+    assert_int_equal(aml[sizeof(*dsdt) + 1] + 1u, dsdt->length - sizeof(*dsdt)); /* its length */
 }
 
 /* One enabled local APIC, ID 0, at the architectural address; no 8259s. */

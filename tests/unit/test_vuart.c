@@ -234,8 +234,42 @@ static void test_iir_fcr(void **state)
     assert_int_equal(vuart_read(&u, IIR), 0xc1);
     vuart_write(&u, FCR, 0x00);
     assert_int_equal(vuart_read(&u, IIR), 0x01);
-    vuart_write(&u, IER, 0x0f); /* interrupts enabled: still none pending */
+    vuart_write(&u, IER, 0x0d); /* receive and line status: nothing to report */
     assert_int_equal(vuart_read(&u, IIR) & 0x01, 1);
+}
+
+/* "THR empty" (16550): pending when THRE is enabled or THR empties (at once here),
+ * cleared by the IIR read that reports it; what Linux's polling 8250 driver sends by. */
+static void test_iir_thre(void **state)
+{
+    (void)state;
+    vuart_write(&u, IER, 0x02);
+    assert_int_equal(vuart_read(&u, IIR), 0x02);
+    assert_int_equal(vuart_read(&u, IIR), 0x01); /* acknowledged by the read */
+    vuart_write(&u, THR, 'a');
+    assert_int_equal(vuart_read(&u, IIR), 0x02);
+    vuart_write(&u, IER, 0x00);
+    vuart_write(&u, THR, 'b');
+    assert_int_equal(vuart_read(&u, IIR), 0x01); /* disabled: never reported */
+    vuart_write(&u, FCR, 0x01);
+    vuart_write(&u, IER, 0x02);
+    assert_int_equal(vuart_read(&u, IIR), 0xc2);
+}
+
+/* A driver that turns its transmit interrupt off has sent what it had: a prompt with
+ * no newline goes out then. */
+static void test_flush_when_thri_off(void **state)
+{
+    (void)state;
+    vuart_write(&u, IER, 0x02);
+    vuart_write(&u, THR, '#');
+    vuart_write(&u, THR, ' ');
+    assert_int_equal(nlines, 0);
+    vuart_write(&u, IER, 0x00);
+    assert_int_equal(nlines, 1);
+    assert_string_equal(lines[0], "# ");
+    vuart_write(&u, IER, 0x00); /* already off: nothing more */
+    assert_int_equal(nlines, 1);
 }
 
 static void test_mcr_msr(void **state)
@@ -408,6 +442,8 @@ int main(void)
         T(test_lsr),
         T(test_scratch),
         T(test_iir_fcr),
+        T(test_iir_thre),
+        T(test_flush_when_thri_off),
         T(test_mcr_msr),
         T(test_bad_offset),
         T(test_line_started_once_per_line),
