@@ -80,7 +80,7 @@ def table(rows, extra=None):
     head = (f"{'workload':<9}{'mode':<13}{'throughput':>18}{'vs bare':>8}{'lat med':>9}"
             f"{'lat p99':>9}{'irq/s':>8}{'exits/s':>9}{'exits/irq':>10}{'guest %':>8}")
     if extra:
-        head = f"{extra:>8}" + head
+        head = f"{extra:>8}  " + head
     out = [head, "-" * len(head)]
     for r in rows:
         b = base.get((r["workload"], r.get("param")))
@@ -92,7 +92,7 @@ def table(rows, extra=None):
                 f"{lat(r['lat_median_us']):>9}{lat(r['lat_p99_us']):>9}{r['irqs_per_s']:>8.0f}"
                 f"{r['exits_per_s']:>9.0f}{r['exits_per_irq']:>10.4f}{gp:>8}")
         if extra:
-            line = f"{str(r.get('param')):>8}" + line
+            line = f"{str(r.get('param')):>8}  " + line
         out.append(line)
     return out
 
