@@ -54,7 +54,7 @@ void run_end(uint32_t status, const char *why)
     static char buf[RESULT_MAX];
     irq_disable();
     vuart_flush(&guest.uart);
-    hostclock_account();
+    hostclock_account(true);
     struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend_name,
                              guest.name, eli_mode_name(config.mode), &guest.eli.n,
                              guest.lapic.timer_fires, guest.lapic.dropped_ipis, 0 };
@@ -173,7 +173,7 @@ static void setup_guest_interrupts(void)
 
 static void guest_line_started(void)
 {
-    hostclock_account();
+    hostclock_account(false);
     stats_line_start(&stats, rdtsc());
 }
 
@@ -237,7 +237,7 @@ static void emit_guest_line(const char *line, size_t len)
     console_write(GUEST_PREFIX, sizeof(GUEST_PREFIX) - 1);
     console_write(line, len);
     console_write("\n", 1);
-    hostclock_account();
+    hostclock_account(false);
     stats_line_end(&stats, rdtsc());
 }
 

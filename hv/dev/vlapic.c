@@ -388,8 +388,10 @@ static void timer_fire(struct vlapic *v)
         return;
     if (vector >= FIRST_LEGAL_VECTOR)
         v->timer_fires++;
-    if (v->timer_lent)
-        return; /* the physical timer delivered it */
+    if (v->timer_lent) {
+        v->timer_lent_passed = timer_mode(v) != VLAPIC_TIMER_PERIODIC;
+        return; /* the physical timer delivers it */
+    }
     if (vector >= FIRST_LEGAL_VECTOR && v->timer_hook && v->timer_hook(v->hook_ctx, (uint8_t)vector))
         return;
     vlapic_accept(v, (uint8_t)vector); /* an illegal vector is an error (11.5.3) */
@@ -444,6 +446,7 @@ bool vlapic_timer_lend(struct vlapic *v, struct vlapic_timer_hw *hw)
 {
     vlapic_timer_poll(v); /* what is due is delivered the usual way first */
     v->timer_lent = true;
+    v->timer_lent_passed = false;
     uint32_t lvt = v->lvt[VLAPIC_LVT_TIMER_IDX];
     uint64_t t = now(v), d;
     *hw = (struct vlapic_timer_hw){ (uint8_t)(lvt & LVT_VECTOR), false, 0 };

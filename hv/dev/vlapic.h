@@ -85,6 +85,7 @@ struct vlapic {
     uint32_t timer_count0;
     uint64_t tsc_deadline;    /* IA32_TSC_DEADLINE; 0 = disarmed */
     bool timer_lent;          /* the physical timer delivers it (eli.c, eli_timer_follow) */
+    bool timer_lent_passed;   /* a one-shot or deadline expiry passed in the model while lent */
     uint32_t timer_gen;       /* changes with every write that changes the timer */
 
     uint64_t tsc_hz;

@@ -45,6 +45,15 @@ static bool timer_hook(void *ctx, uint8_t g)
     return true;
 }
 
+/* An expiry of the guest's timer that the lent physical timer did not deliver: as the
+ * virtual timer would (raised physically where eli can, else virtual). */
+static void deliver_owed_timer(struct eli *e, uint8_t g)
+{
+    struct vlapic *l = e->lapic;
+    if (!l->timer_hook || !l->timer_hook(e, g))
+        vlapic_accept(l, g);
+}
+
 /* Leaving direct mode: the virtual timer goes on from where the physical one was. */
 static void timer_take_back(struct eli *e)
 {
@@ -53,9 +62,7 @@ static void timer_take_back(struct eli *e)
     e->timer_hw = false;
     if (vlapic_timer_reclaim(e->lapic, ran, left)) {
         /* passed in the model while the physical one, a little late, had not fired */
-        uint8_t g = (uint8_t)(e->lapic->lvt[VLAPIC_LVT_TIMER_IDX] & 0xff);
-        if (!timer_hook(e, g))
-            vlapic_accept(e->lapic, g);
+        deliver_owed_timer(e, (uint8_t)(e->lapic->lvt[VLAPIC_LVT_TIMER_IDX] & 0xff));
     }
 }
 
@@ -80,15 +87,22 @@ void eli_timer_follow(struct eli *e, bool lend)
     if (l->timer_lent) {
         if (l->timer_gen == e->timer_gen)
             return;
-        /* the guest changed its timer: the model has it, the physical one is stale */
-        e->phys->timer_unload();
+        /* the guest changed its timer: the model has it, the physical one is stale. A
+         * one-shot the model passed before the change but the physical timer (loaded a
+         * little later) had not fired yet is owed, on the vector it was loaded with. */
+        uint64_t left = e->timer_hw ? e->phys->timer_unload() : 0;
+        bool owed = e->timer_hw && e->timer_hw_oneshot && left && l->timer_lent_passed;
         vlapic_timer_reclaim(l, false, 0);
+        if (owed)
+            deliver_owed_timer(e, e->timer_hw_vector);
     }
     struct vlapic_timer_hw hw;
     int p = vlapic_timer_lend(l, &hw) ? timer_vector(e, hw.vector) : 0;
     bool run = p > 0 && p == hw.vector;
     e->phys->timer_load(run ? (uint8_t)p : 0, hw.periodic, hw.delta_tsc);
     e->timer_hw = run;
+    e->timer_hw_oneshot = !hw.periodic;
+    e->timer_hw_vector = hw.vector;
     e->timer_gen = l->timer_gen;
 }
 

@@ -66,6 +66,8 @@ struct eli {
     uint64_t strike_tsc;      /* when the watchdog last found interrupts held off */
     uint64_t strike_bounces;  /* n.bounces then */
     bool timer_hw;            /* the lent physical timer runs the guest's timer */
+    bool timer_hw_oneshot;    /* ... as a one-shot (a TSC deadline too) */
+    uint8_t timer_hw_vector;  /* ... on this guest vector */
     uint32_t timer_gen;       /* the guest timer's timer_gen it was loaded with */
     struct eli_counters n;
 };

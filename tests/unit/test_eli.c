@@ -521,6 +521,24 @@ static void test_guest_timer_lent_oneshot(void **state)
         assert_int_equal(raised, fired ? -1 : 0xEC);
         assert_int_equal(vlapic_timer_deadline(&lapic), 0);
     }
+    /* the guest restarts its one-shot after the model passed the old one: the physical
+     * timer, a little late, had not fired it yet (owed, raised once) or had */
+    for (int fired = 0; fired < 2; fired++) {
+        setup_mode(ELI_MODE_FULL);
+        valid_lidt();
+        xw(X2APIC_MSR(0x320), 0xEC);
+        xw(X2APIC_MSR(0x3E0), 0xB);
+        xw(X2APIC_MSR(0x380), 1000000);
+        eli_timer_follow(&e, true);
+        tsc += TSC_HZ / 500;
+        hw_left = fired ? 0 : 1000;
+        xw(X2APIC_MSR(0x380), 1000000);
+        eli_timer_follow(&e, true);
+        assert_int_equal(raised, fired ? -1 : 0xEC);
+        assert_int_equal(hw_loads, 2);
+        assert_int_equal(hw_vector, 0xEC);
+        assert_int_equal(hw_delta, TSC_HZ / 1000);
+    }
     setup_mode(ELI_MODE_FULL);
     valid_lidt();
     xw(X2APIC_MSR(0x320), 0xEC | APIC_LVT_MASKED);

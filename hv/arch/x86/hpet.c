@@ -119,9 +119,21 @@ bool hpet_tick_ready(void)
     return tick_timer >= 0;
 }
 
+/* A one-shot comparator fires when the counter equals it (HPET 1.0a, 2.3.9.2.1): one
+ * already passed would wait for the counter to wrap. So it is set at least
+ * TICK_MIN_US ahead, and again further if the counter got there while it was written
+ * (QEMU fires a past comparator at once; hardware would not). */
+#define TICK_MIN_US 20
 void hpet_tick_in(uint64_t us)
 {
-    wr(HPET_TN_COMPARATOR(tick_timer), rd(HPET_MAIN_COUNTER) + us_to_ticks(us));
+    uint64_t ahead = us_to_ticks(us > TICK_MIN_US ? us : TICK_MIN_US);
+    for (;;) {
+        uint64_t at = rd(HPET_MAIN_COUNTER) + ahead;
+        wr(HPET_TN_COMPARATOR(tick_timer), at);
+        if ((int64_t)(at - rd(HPET_MAIN_COUNTER)) > 0)
+            return;
+        ahead *= 2;
+    }
 }
 
 void hpet_tick_stop(void)

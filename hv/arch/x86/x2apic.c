@@ -60,22 +60,32 @@ int x2apic_in_service(uint8_t vector)
  * expiries then reach the guest with no exit at all. */
 static uint64_t fast_period_tsc, slow_period_tsc, tick_period_tsc;
 static uint64_t next_tick_tsc, last_tick_tsc, accounted_tsc, guest_deadline_tsc;
-static bool periodic, slow, lent, lvt_guest;
+static bool periodic, slow, lent;
 
 /* A guest deadline is armed at least this far ahead (in microseconds): a guest whose
  * timer is always due (a periodic count of 1) would otherwise have eli's timer pending
  * at every entry, and neither the guest nor QEMU's main loop would get anywhere. */
 #define GUEST_DEADLINE_MIN_US 50
 
+/* a * b / c in two parts, so that no product overflows (b and c are rates below
+ * 2^33, a any 64-bit delta); saturates at 2^64 - 1 */
+static uint64_t scale(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t whole = a / c, rest = a % c;
+    if (whole && b > UINT64_MAX / whole)
+        return UINT64_MAX;
+    return whole * b + rest * b / c;
+}
+
 static uint32_t apic_count(uint64_t tsc_delta)
 {
-    uint64_t count = tsc_delta * timing.apic_hz / timing.tsc_hz;
+    uint64_t count = scale(tsc_delta, timing.apic_hz, timing.tsc_hz);
     return count ? (count > 0xffffffffu ? 0xffffffffu : (uint32_t)count) : 1;
 }
 
 static uint32_t tsc_to_us(uint64_t tsc_delta)
 {
-    uint64_t us = tsc_delta * 1000000 / timing.tsc_hz;
+    uint64_t us = scale(tsc_delta, 1000000, timing.tsc_hz);
     return us > 0xffffffffu ? 0xffffffffu : (uint32_t)us;
 }
 
@@ -93,16 +103,8 @@ static void timer_program(uint64_t now, bool at_tick)
 {
     uint64_t soonest = now + timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
     if (lent) {
-        if (at_tick)
-            hpet_tick_in(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0));
-        /* a guest timer eli keeps (eli.c: a remapped vector) still has its deadline here */
-        if (guest_deadline_tsc) {
-            uint64_t d = guest_deadline_tsc > soonest ? guest_deadline_tsc : soonest;
-            if (lvt_guest)
-                wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER);
-            lvt_guest = false;
-            wrmsr(X2APIC_TIMER_ICR, apic_count(d - now));
-        }
+        /* the APIC timer is the guest's: only the HPET comparator is eli's */
+        hpet_tick_in(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0));
         return;
     }
     if (guest_deadline_tsc && guest_deadline_tsc < next_tick_tsc)
@@ -155,13 +157,15 @@ static void account_tick(uint64_t now)
     stats.tick_irqs++;
 }
 
-void hostclock_account(void)
+void hostclock_account(bool final)
 {
     uint64_t flags = read_rflags();
     irq_disable();
     uint64_t now = rdtsc();
-    if (now > accounted_tsc + fast_period_tsc)
-        account(now, (now - accounted_tsc) / fast_period_tsc);
+    /* an overdue tick counts its own lateness when it comes, unless none will */
+    uint64_t until = final || now < next_tick_tsc ? now : next_tick_tsc;
+    if (until > accounted_tsc + fast_period_tsc)
+        account(until, (until - accounted_tsc) / fast_period_tsc);
     if (flags & RFLAGS_IF)
         irq_enable();
 }
@@ -182,7 +186,7 @@ static void on_tick(uint8_t vector)
     }
     if (guest_deadline_tsc && guest_deadline_tsc <= now)
         guest_deadline_tsc = 0; /* due: the exit this interrupt causes delivers it */
-    timer_program(now, due);
+    timer_program(now, due); /* lent: the HPET again, also when it came early */
     x2apic_eoi();
 }
 
@@ -190,8 +194,9 @@ void hostclock_set_guest_deadline(uint64_t tsc)
 {
     uint64_t flags = read_rflags();
     irq_disable();
-    bool sooner = tsc && (!guest_deadline_tsc || tsc < guest_deadline_tsc) &&
-                  (lent || tsc < next_tick_tsc);
+    if (lent)
+        tsc = 0; /* the lent APIC timer runs the guest's timer itself */
+    bool sooner = tsc && (!guest_deadline_tsc || tsc < guest_deadline_tsc) && tsc < next_tick_tsc;
     guest_deadline_tsc = tsc;
     if (sooner)
         timer_program(rdtsc(), false);
@@ -216,9 +221,10 @@ void hostclock_set_direct(bool direct, bool lend)
     if (lent)
         hpet_tick_stop(); /* the guest's timer was taken back from the APIC already */
     lent = lend;
+    if (lent)
+        guest_deadline_tsc = 0; /* from now on the guest's timer is the APIC timer's */
     wrmsr(X2APIC_TIMER_ICR, 0);
     wrmsr(X2APIC_LVT_TIMER, VEC_ELI_TIMER); /* one-shot, then periodic */
-    lvt_guest = false;
     if (lent)
         hpet_tick_in(tsc_to_us(next_tick_tsc - now));
     timer_program(now, false);
@@ -239,7 +245,6 @@ void x2apic_guest_timer_load(uint8_t vector, bool periodic_mode, uint64_t delta_
 {
     uint64_t min = timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
     wrmsr(X2APIC_TIMER_ICR, 0);
-    lvt_guest = true;
     if (!vector) {
         wrmsr(X2APIC_LVT_TIMER, APIC_LVT_MASKED);
         return;
@@ -252,7 +257,7 @@ uint64_t x2apic_guest_timer_unload(void)
 {
     uint64_t ccr = rdmsr(X2APIC_TIMER_CCR);
     wrmsr(X2APIC_TIMER_ICR, 0);
-    return ccr * timing.tsc_hz / timing.apic_hz;
+    return scale(ccr, timing.tsc_hz, timing.apic_hz);
 }
 
 void hostclock_start_accounting(void)

@@ -62,7 +62,7 @@ uint64_t x2apic_guest_timer_unload(void);
 void hostclock_watchdog_kick(void);
 /* Accounts the full-rate periods passed since the last tick (for a reading of the
  * counters between slow ticks: a guest line's mark, the result). */
-void hostclock_account(void);
+void hostclock_account(bool final);
 /* Ticks are counted from now (the guest's first entry). */
 void hostclock_start_accounting(void);
 /* Also fire at TSC value tsc (the guest's next virtual-timer expiry); 0 = none. */
