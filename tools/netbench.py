@@ -187,9 +187,35 @@ def save(rows, name):
     return out
 
 
+def median_rows(rounds):
+    """Per workload and mode, the row of the run with the median throughput (the lower
+    middle one of an even count), in the first round's order."""
+    runs = {}
+    for rows in rounds:
+        for r in rows:
+            runs.setdefault((r["workload"], r["mode"]), []).append(r)
+    out = []
+    for key, rs in runs.items():
+        ordered = sorted(rs, key=lambda r: r["throughput"])
+        out.append(ordered[(len(ordered) - 1) // 2])
+        if len(rs) > 1:
+            print(f"  {key[0]:<8}{key[1]:<13}" + ", ".join(f"{r['throughput']:.0f}" for r in rs) +
+                  f" {rs[0]['throughput_unit']}: median {out[-1]['throughput']:.0f}")
+    return out
+
+
 def cmd_run(o):
+    """The workloads in every mode, o.rounds times over (each round all of them, so that
+    every mode sees the host as it was then); each figure is from its median run."""
     wls = [(wl, None, args, "", ) for wl, args in WORKLOADS.items()]
-    rows, failed = sweep("run", wls, MODES, o.seconds, 600)
+    rounds, failed = [], []
+    for k in range(o.rounds):
+        rows, f = sweep(f"run (round {k + 1}/{o.rounds})", wls, MODES, o.seconds,
+                        600 // o.rounds)
+        rounds.append(rows)
+        failed += f
+    print()
+    rows = median_rows(rounds)
     print()
     for line in table(rows):
         print("  " + line)
@@ -238,6 +264,8 @@ def main(argv=None):
     p.add_argument("experiment", choices=["run", "coalescing", "ratio"])
     p.add_argument("--seconds", type=float, default=4, help="load per step")
     p.add_argument("--name", default="net", help="results/NAME.json for `run`")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="`run`: every workload and mode this many times; the median counts")
     o = p.parse_args(argv)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     PLATFORM = platform_line()
