@@ -124,23 +124,6 @@ def one_run(mode, tool, seconds, timeout=240):
     }, None
 
 
-def table(rows):
-    bare = {r["workload"]: r for r in rows if r["mode"] == "bare"}
-    head = (f"{'tool':<10}{'mode':<13}{'throughput':>22}{'vs bare':>8}{'lat med':>10}"
-            f"{'lat p99':>10}{'irq/s':>8}{'exits/s':>9}{'exits/irq':>10}{'guest %':>8}")
-    out = [head, "-" * len(head)]
-    for r in rows:
-        b = bare.get(r["workload"])
-        rel = f"{100 * r['throughput'] / b['throughput']:.0f}%" if b and b["throughput"] else "-"
-        lat = lambda v: f"{v:.0f}us" if v is not None else "-"  # noqa: E731
-        gp = f"{r['guest_pct']:.1f}" if r["guest_pct"] is not None else "-"
-        out.append(f"{r['workload']:<10}{r['mode']:<13}{r['throughput']:>10.0f} "
-                   f"{r['throughput_unit']:<11}{rel:>8}{lat(r['lat_median_us']):>10}"
-                   f"{lat(r['lat_p99_us']):>10}{r['irqs_per_s']:>8.0f}{r['exits_per_s']:>9.0f}"
-                   f"{r['exits_per_irq']:>10.4f}{gp:>8}")
-    return out
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=int, default=5, help="each client's run")
@@ -167,7 +150,7 @@ def main(argv=None):
         else:
             rows.append(row)
     print()
-    for line in table(rows):
+    for line in netbench.table(rows):
         print("  " + line)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "linux.json").write_text(json.dumps(rows, indent=1) + "\n")

@@ -127,23 +127,40 @@ class Session:
     result: dict | None
 
 
+@dataclass
+class Boot:
+    """QEMU running in the background: its output lines so far, `done` once it ended
+    (`outcome`: status and reason), its log file."""
+    proc: subprocess.Popen
+    lines: list
+    done: threading.Event
+    outcome: dict
+    log: object
+
+
+def boot(argv, timeout, log_path):
+    """Starts QEMU with argv, its output collected and logged; killed at the timeout."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")
+    log.write(f"# {' '.join(argv)}\n".encode())
+    b = Boot(subprocess.Popen(argv, cwd=elirun.ROOT, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True), [], threading.Event(), {}, log)
+
+    def wait_qemu():
+        b.outcome["status"], b.outcome["reason"] = elirun._wait(b.proc, timeout, b.lines, log, None)
+        b.done.set()
+
+    threading.Thread(target=wait_qemu, daemon=True).start()
+    return b
+
+
 def serve_session(mode, client_argv, seconds, timeout, log_path):
     """Boot with eli.serve=1, run client_argv(ports) once the guest serves, then stop it
     (connect to its port 9999) and wait for QEMU to end."""
     ports = {n: free_tcp_port() for n in GUEST_PORTS}
-    argv = command(mode, ports)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "wb")
-    log.write(f"# {' '.join(argv)}\n".encode())
-    lines, outcome, done = [], {}, threading.Event()
-    proc = subprocess.Popen(argv, cwd=elirun.ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_qemu():
-        outcome["status"], outcome["reason"] = elirun._wait(proc, timeout, lines, log, None)
-        done.set()
-
-    threading.Thread(target=wait_qemu, daemon=True).start()
+    b = boot(command(mode, ports), timeout, log_path)
+    lines, done, log = b.lines, b.done, b.log
     deadline = time.monotonic() + timeout
     serving = wait_line(lines, WINDOW[0], deadline, done)
     reason, out = None, ""
@@ -164,7 +181,7 @@ def serve_session(mode, client_argv, seconds, timeout, log_path):
         reason = reason or f"cannot stop the guest: {err}"
     done.wait(max(1, deadline - time.monotonic()))
     log.close()
-    return Session(lines, serving, out, reason or outcome.get("reason"),
+    return Session(lines, serving, out, reason or b.outcome.get("reason"),
                    elirun.parse_result(lines))
 
 
@@ -215,24 +232,12 @@ def shell_session(mode, timeout, log_path):
     """Boot to the shell (`eli.run=shell`); returns (QEMU's lines, whether the prompt
     came on the console). QEMU is killed once it has, or at the timeout."""
     ports = {n: free_tcp_port() for n in GUEST_PORTS}
-    argv = command(mode, ports, run="eli.run=shell")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "wb")
-    log.write(f"# {' '.join(argv)}\n".encode())
-    lines, done = [], threading.Event()
-    proc = subprocess.Popen(argv, cwd=elirun.ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_qemu():
-        elirun._wait(proc, timeout, lines, log, None)
-        done.set()
-
-    threading.Thread(target=wait_qemu, daemon=True).start()
-    found = wait_line(lines, PROMPT, time.monotonic() + timeout, done) is not None
-    elirun.kill_group(proc)
-    done.wait(10)
-    log.close()
-    return lines, found
+    b = boot(command(mode, ports, run="eli.run=shell"), timeout, log_path)
+    found = wait_line(b.lines, PROMPT, time.monotonic() + timeout, b.done) is not None
+    elirun.kill_group(b.proc)
+    b.done.wait(10)
+    b.log.close()
+    return b.lines, found
 
 
 def one_shell(mode):

@@ -75,20 +75,27 @@ def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180)
     return row, None
 
 
+UNIT_SHORT = {"transactions/s": "tps", "frames/s": "fps"}
+
+
 def table(rows, extra=None):
+    """The comparison table of rows (results/*.json objects); `extra` names the swept
+    parameter shown first. Also make run-linux's (its units are longer)."""
     base = {(r["workload"], r.get("param")): r for r in rows if r["mode"] == "bare"}
-    head = (f"{'workload':<9}{'mode':<13}{'throughput':>18}{'vs bare':>8}{'lat med':>9}"
+    units = [UNIT_SHORT.get(r["throughput_unit"], r["throughput_unit"]) for r in rows]
+    uw = max([3] + [len(u) for u in units])
+    ww = max([9] + [len(r["workload"]) + 1 for r in rows])
+    head = (f"{'workload':<{ww}}{'mode':<13}{'throughput':>{15 + uw}}{'vs bare':>8}{'lat med':>9}"
             f"{'lat p99':>9}{'irq/s':>8}{'exits/s':>9}{'exits/irq':>10}{'guest %':>8}")
     if extra:
         head = f"{extra:>8}  " + head
     out = [head, "-" * len(head)]
-    for r in rows:
+    for r, unit in zip(rows, units):
         b = base.get((r["workload"], r.get("param")))
         rel = f"{100 * r['throughput'] / b['throughput']:.0f}%" if b and b["throughput"] else "-"
-        unit = "tps" if r["throughput_unit"] == "transactions/s" else "fps"
         lat = lambda v: f"{v:.0f}us" if v is not None else "-"  # noqa: E731
         gp = f"{r['guest_pct']:.1f}" if r["guest_pct"] is not None else "-"
-        line = (f"{r['workload']:<9}{r['mode']:<13}{r['throughput']:>14.0f} {unit}{rel:>8}"
+        line = (f"{r['workload']:<{ww}}{r['mode']:<13}{r['throughput']:>14.0f} {unit:<{uw}}{rel:>8}"
                 f"{lat(r['lat_median_us']):>9}{lat(r['lat_p99_us']):>9}{r['irqs_per_s']:>8.0f}"
                 f"{r['exits_per_s']:>9.0f}{r['exits_per_irq']:>10.4f}{gp:>8}")
         if extra:

@@ -498,18 +498,24 @@ static void test_guest_timer_lent(void **state)
     assert_int_equal(raised, -1);
 }
 
+/* In direct mode, the guest's one-shot of 1 ms on vector 0xEC, lent the physical timer. */
+static void lend_guest_oneshot_1ms(void)
+{
+    setup_mode(ELI_MODE_FULL);
+    valid_lidt();
+    xw(X2APIC_MSR(0x320), 0xEC);
+    xw(X2APIC_MSR(0x3E0), 0xB);
+    xw(X2APIC_MSR(0x380), 1000000);
+    eli_timer_follow(&e, true);
+}
+
 /* A one-shot the model has passed: if the physical one fired, nothing is owed; if it was
  * stopped a little before firing, eli raises it once. A masked timer loads nothing. */
 static void test_guest_timer_lent_oneshot(void **state)
 {
     (void)state;
     for (int fired = 0; fired < 2; fired++) {
-        setup_mode(ELI_MODE_FULL);
-        valid_lidt();
-        xw(X2APIC_MSR(0x320), 0xEC);
-        xw(X2APIC_MSR(0x3E0), 0xB);
-        xw(X2APIC_MSR(0x380), 1000000);
-        eli_timer_follow(&e, true);
+        lend_guest_oneshot_1ms();
         assert_int_equal(hw_vector, 0xEC);
         assert_false(hw_periodic);
         assert_int_equal(hw_delta, TSC_HZ / 1000);
@@ -524,12 +530,7 @@ static void test_guest_timer_lent_oneshot(void **state)
     /* the guest restarts its one-shot after the model passed the old one: the physical
      * timer, a little late, had not fired it yet (owed, raised once) or had */
     for (int fired = 0; fired < 2; fired++) {
-        setup_mode(ELI_MODE_FULL);
-        valid_lidt();
-        xw(X2APIC_MSR(0x320), 0xEC);
-        xw(X2APIC_MSR(0x3E0), 0xB);
-        xw(X2APIC_MSR(0x380), 1000000);
-        eli_timer_follow(&e, true);
+        lend_guest_oneshot_1ms();
         tsc += TSC_HZ / 500;
         hw_left = fired ? 0 : 1000;
         xw(X2APIC_MSR(0x380), 1000000);

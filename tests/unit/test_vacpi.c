@@ -59,7 +59,6 @@ static void test_tables_parse(void **state)
     }
 }
 
-/* Hardware-reduced, MSI not said absent, and a DSDT whose checksum holds. */
 static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
 {
     for (size_t i = 0; i + m <= n; i++)
@@ -68,15 +67,22 @@ static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t
     return false;
 }
 
-static void test_fadt(void **state)
+/* The table `sig` of freshly built tables, found through the RSDP as a guest would. */
+static const struct acpi_header *built_table(const char *sig)
 {
-    (void)state;
     vacpi_build(&g, TABLES, ECAM, 0x100000);
     struct acpi a;
     const struct acpi_header *t;
     assert_int_equal(acpi_init(&a, reader, NULL), 0);
-    assert_int_equal(acpi_find_table(&a, "FACP", 0, &t, NULL), 0);
-    const struct acpi_fadt *f = (const void *)t;
+    assert_int_equal(acpi_find_table(&a, sig, 0, &t, NULL), 0);
+    return t;
+}
+
+/* Hardware-reduced, MSI not said absent, and a DSDT whose checksum holds. */
+static void test_fadt(void **state)
+{
+    (void)state;
+    const struct acpi_fadt *f = (const void *)built_table("FACP");
     assert_int_equal(f->h.length, 276);
     assert_int_equal(f->h.revision, 6);
     assert_true(f->flags & FADT_HW_REDUCED_ACPI);
@@ -86,25 +92,21 @@ static void test_fadt(void **state)
     assert_memory_equal(dsdt->signature, "DSDT", 4);
     assert_int_equal(acpi_checksum(dsdt, dsdt->length), 0);
     /* its one device: the UART, EISA ID PNP0501, ports 0x3f8-0x3ff and no interrupt */
-    const uint8_t *aml = gmem_ptr(&g, f->x_dsdt, dsdt->length);
+    const uint8_t *aml = (const uint8_t *)gmem_ptr(&g, f->x_dsdt, dsdt->length) + sizeof(*dsdt);
+    size_t aml_len = dsdt->length - sizeof(*dsdt);
     static const uint8_t hid[] = { '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x05, 0x01 };
     static const uint8_t io[] = { 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08, 0x79, 0x00 };
-    assert_true(contains(aml + sizeof(*dsdt), dsdt->length - sizeof(*dsdt), hid, sizeof(hid)));
-    assert_true(contains(aml + sizeof(*dsdt), dsdt->length - sizeof(*dsdt), io, sizeof(io)));
-    assert_int_equal(aml[sizeof(*dsdt)], 0x10);                           /* ScopeOp */
-    assert_int_equal(aml[sizeof(*dsdt) + 1] + 1u, dsdt->length - sizeof(*dsdt)); /* its length */
+    assert_true(contains(aml, aml_len, hid, sizeof(hid)));
+    assert_true(contains(aml, aml_len, io, sizeof(io)));
+    assert_int_equal(aml[0], 0x10);          /* ScopeOp */
+    assert_int_equal(aml[1] + 1u, aml_len);  /* its length */
 }
 
 /* One enabled local APIC, ID 0, at the architectural address; no 8259s. */
 static void test_madt(void **state)
 {
     (void)state;
-    vacpi_build(&g, TABLES, ECAM, 0x100000);
-    struct acpi a;
-    const struct acpi_header *t;
-    assert_int_equal(acpi_init(&a, reader, NULL), 0);
-    assert_int_equal(acpi_find_table(&a, "APIC", 0, &t, NULL), 0);
-    const struct acpi_madt *m = (const void *)t;
+    const struct acpi_madt *m = (const void *)built_table("APIC");
     assert_int_equal(m->lapic_address, 0xFEE00000u);
     assert_int_equal(m->flags, 0);
     assert_int_equal(m->lapic.type, 0);

@@ -101,12 +101,12 @@ static void arm_oneshot(uint64_t deadline, uint64_t now)
  * tick's schedule. */
 static void timer_program(uint64_t now, bool at_tick)
 {
-    uint64_t soonest = now + timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
     if (lent) {
         /* the APIC timer is the guest's: only the HPET comparator is eli's */
         hpet_tick_in(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0));
         return;
     }
+    uint64_t soonest = now + timing.tsc_hz / 1000000 * GUEST_DEADLINE_MIN_US;
     if (guest_deadline_tsc && guest_deadline_tsc < next_tick_tsc)
         arm_oneshot(guest_deadline_tsc > soonest ? guest_deadline_tsc : soonest, now);
     else if (!periodic && !at_tick)

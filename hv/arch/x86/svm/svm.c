@@ -268,7 +268,8 @@ static void handle_cpuid(struct svm_vcpu *v)
     skip_insn(v, 2);
 }
 
-/* The VMCB field that holds an MSR VMRUN switches, or NULL. */
+/* The VMCB field that holds an MSR VMRUN switches, or NULL (FS_BASE, GS_BASE and
+ * KERNEL_GS_BASE are not intercepted: svm_vcpu_init). */
 static uint64_t *msr_field(struct vmcb_save *s, uint32_t msr)
 {
     switch (msr) {
@@ -277,9 +278,6 @@ static uint64_t *msr_field(struct vmcb_save *s, uint32_t msr)
     case MSR_LSTAR: return &s->lstar;
     case MSR_CSTAR: return &s->cstar;
     case MSR_SFMASK: return &s->sfmask;
-    case MSR_FS_BASE: return &s->fs.base;
-    case MSR_GS_BASE: return &s->gs.base;
-    case MSR_KERNEL_GS_BASE: return &s->kernel_gs_base;
     case MSR_SYSENTER_CS: return &s->sysenter_cs;
     case MSR_SYSENTER_ESP: return &s->sysenter_esp;
     case MSR_SYSENTER_EIP: return &s->sysenter_eip;
@@ -337,9 +335,6 @@ static bool msr_value_valid(uint32_t msr, uint64_t val)
     switch (msr) {
     case MSR_IA32_PAT:
         return pat_valid(val);
-    case MSR_FS_BASE:
-    case MSR_GS_BASE:
-    case MSR_KERNEL_GS_BASE:
     case MSR_LSTAR:
     case MSR_CSTAR:
     case MSR_SYSENTER_ESP:

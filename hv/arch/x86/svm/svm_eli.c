@@ -87,7 +87,9 @@ void svm_eli_lidt(struct svm_vcpu *v)
         log_line("exitless delivery off until the next LIDT: %s", e->no_direct_reason);
 }
 
-/* The guest's timer leaves the APIC timer before eli's tick comes back to it. */
+/* The tick's rate and the APIC timer's owner follow the mode (nothing is written when
+ * neither changed); the guest's timer leaves the APIC timer before eli's tick comes back
+ * to it. */
 static void set_timer_lending(struct svm_vcpu *v, bool direct, bool lend)
 {
     if (!direct || !lend)
@@ -95,7 +97,7 @@ static void set_timer_lending(struct svm_vcpu *v, bool direct, bool lend)
     hostclock_set_direct(direct, lend);
 }
 
-static void set_direct(struct svm_vcpu *v, bool direct, bool lend)
+static void set_direct(struct svm_vcpu *v, bool direct)
 {
     struct vmcb_control *c = &v->vmcb->control;
     if (direct) {
@@ -112,7 +114,6 @@ static void set_direct(struct svm_vcpu *v, bool direct, bool lend)
         v->vmcb->save.idtr.limit = v->idtr_limit;
     }
     v->direct = direct;
-    set_timer_lending(v, direct, lend);
 }
 
 static void set_eoi_passthrough(struct svm_vcpu *v, bool pass)
@@ -207,11 +208,9 @@ void svm_eli_before_entry(struct svm_vcpu *v)
         rebuild_shadow(v);
     if (p.shadow != v->shadow_mapped)
         map_window(v, p.shadow);
-    bool lend = p.direct && eli_timer_lendable(e);
     if (p.direct != v->direct)
-        set_direct(v, p.direct, lend);
-    else if (v->direct && lend != hostclock_lent())
-        set_timer_lending(v, true, lend);
+        set_direct(v, p.direct);
+    set_timer_lending(v, p.direct, p.direct && eli_timer_lendable(e));
     if (v->direct)
         eli_timer_follow(e, hostclock_lent());
     /* the guest's CR8 reads see V_TPR outside direct mode (QEMU does not intercept
