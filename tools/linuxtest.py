@@ -45,6 +45,11 @@ CMDLINE = ("console=ttyS0 pci=noacpi printk.devkmsg=on lapic=notscdeadline nohz=
 # eli.serve=1: the servers until the host connects to port 9999 (scripts/linux-guest)
 SERVE = "eli.serve=1"
 WINDOW = (re.compile(r"eli-linux: serving"), re.compile(r"eli-linux: stopping"))
+# eli mode while serving: eli's 5 Hz tick, and one exit per character (and status read) of
+# a kernel line printed meanwhile (about 90 for `random: crng init done`), stay well under
+# this; Linux polling the interrupt-less UART through an open console tty (about 95 reads
+# a second, docs/linux-guest.md, "The console") does not
+MAX_SERVING_EXITS_PER_S = 60
 GUEST_PORTS = {"sockperf": 11111, "iperf3": 5201, "memcached": 11211, "http": 80, "stop": 9999}
 SOCKPERF_SECONDS = 2
 ELI_OPTS = "mem=512 kvm-signature assign=00:05.0"
@@ -218,6 +223,13 @@ def judge(mode, run):
         if n.get("eoi_exits") != n.get("injected"):
             why.append(f"{n.get('eoi_exits')} EOI exits for {n.get('injected')} injected "
                        "interrupts: an EOI of a directly delivered one exited")
+        w = elirun.window(run.lines, r, *WINDOW)
+        if not w:
+            why.append("no measurement window (eli's marks of `serving` and `stopping`)")
+        elif w["exits_per_s"] > MAX_SERVING_EXITS_PER_S:
+            why.append(f"{w['exits']} exits in {w['seconds']:.1f} s while serving, more than "
+                       f"{MAX_SERVING_EXITS_PER_S}/s: something polls an exiting device "
+                       "(an open console tty polls the UART about 95 times a second)")
     return why
 
 
