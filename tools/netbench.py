@@ -211,18 +211,44 @@ def median_rows(rounds):
     return out
 
 
+def paired_ratios(rounds):
+    """Each mode's throughput over bare's in the same round, and the median of those: the
+    two runs of a pair saw the host in nearly the same state, so this is steadier under a
+    shared machine than the ratio of the two medians."""
+    out = []
+    for wl in WORKLOADS:
+        for mode in MODES[1:]:
+            ratios = []
+            for rows in rounds:
+                got = {r["mode"]: r["throughput"] for r in rows if r["workload"] == wl}
+                if got.get("bare") and mode in got:
+                    ratios.append(got[mode] / got["bare"])
+            if ratios:
+                med = sorted(ratios)[(len(ratios) - 1) // 2]
+                out.append(f"{wl:<8}{mode:<13}vs bare in each round: " +
+                           ", ".join(f"{100 * x:.0f}%" for x in ratios) +
+                           f"; median {100 * med:.0f}%")
+    return out
+
+
 def cmd_run(o):
     """The workloads in every mode, o.rounds times over (each round all of them, so that
     every mode sees the host as it was then); each figure is from its median run."""
     wls = [(wl, None, args, "", ) for wl, args in WORKLOADS.items()]
     rounds, failed = [], []
     for k in range(o.rounds):
-        rows, f = sweep(f"run (round {k + 1}/{o.rounds})", wls, MODES, o.seconds,
+        # each round starts with another mode, so that none always runs last (drift in the
+        # host's load during a round would otherwise fall on one mode)
+        modes = MODES[k % len(MODES):] + MODES[:k % len(MODES)]
+        rows, f = sweep(f"run (round {k + 1}/{o.rounds})", wls, modes, o.seconds,
                         600 // o.rounds)
         rounds.append(rows)
         failed += f
     print()
     rows = median_rows(rounds)
+    print()
+    for line in paired_ratios(rounds):
+        print("  " + line)
     print()
     for line in table(rows):
         print("  " + line)
@@ -271,7 +297,7 @@ def main(argv=None):
     p.add_argument("experiment", choices=["run", "coalescing", "ratio"])
     p.add_argument("--seconds", type=float, default=4, help="load per step")
     p.add_argument("--name", default="net", help="results/NAME.json for `run`")
-    p.add_argument("--rounds", type=int, default=3,
+    p.add_argument("--rounds", type=int, default=5,
                    help="`run`: every workload and mode this many times; the median counts")
     o = p.parse_args(argv)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
