@@ -44,9 +44,18 @@ static struct config config;
 static struct boot_info bootinfo;
 static const char *backend_name = "svm";
 
+#define BOCHS_SHUTDOWN_PORT 0x8900
+
 static void debug_exit(uint32_t value)
 {
     outl(0xf4, value); /* QEMU's isa-debug-exit; harmless where absent */
+    /* Bochs has no debug-exit device: it powers off when "Shutdown" is written to its
+     * port 0x8900, byte by byte. Only with the option: elsewhere the port may be a device */
+    if (!config.bochs_shutdown)
+        return;
+    serial_flush(); /* Bochs drops what its UART still holds when it powers off */
+    for (const char *p = "Shutdown"; *p; p++)
+        outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
 }
 
 void run_end(uint32_t status, const char *why)

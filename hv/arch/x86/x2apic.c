@@ -9,6 +9,8 @@
 
 #define CPUID_1_ECX_X2APIC (1u << 21)
 #define TIMER_DIVIDE_BY_1 0xB
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xA1
 
 int x2apic_init(void)
 {
@@ -16,6 +18,10 @@ int x2apic_init(void)
     cpuid(1, 0, r);
     if (!(r[2] & CPUID_1_ECX_X2APIC))
         return -ENODEV;
+    /* Both 8259s masked: the BIOS left them on vectors 8-15 with the timer unmasked, and
+     * not every platform routes them only through LINT0 (Bochs raises INTR directly) */
+    outb(PIC1_DATA, 0xff);
+    outb(PIC2_DATA, 0xff);
     uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
     /* xAPIC must be enabled before x2APIC (SDM vol. 3, 11.12.1) */
     wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN);
