@@ -102,7 +102,7 @@ static bool overlaps_ram(uint64_t gpa, uint64_t size)
     return gpa < vcpu.guest->mem.size || gpa + size < gpa;
 }
 
-int vm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
+int svm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
@@ -112,7 +112,7 @@ int vm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
     return rc;
 }
 
-int vm_unmap(uint64_t gpa, uint64_t size)
+int svm_unmap(uint64_t gpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
