@@ -41,6 +41,7 @@ FIELDS = {"guest", "boot", "args", "modules", "eli", "qemu", "timeout", "expect"
           "window", "platforms"}
 PLATFORMS = ["qemu-svm", "bochs-vmx"]
 DEFAULT_PLATFORMS = ["qemu-svm"]
+PLATFORM_BACKEND = {"qemu-svm": "svm", "bochs-vmx": "vmx"}  # eli's result line `backend`
 BOOLEANS = {"yes": True, "true": True, "on": True, "1": True,
             "no": False, "false": False, "off": False, "0": False}
 # Outcomes after which eli prints no result line.
@@ -482,6 +483,10 @@ def judge(job, run):
         if problem:
             reasons.append(problem)
     reasons += log_problems(job, run.lines)
+    want_backend = PLATFORM_BACKEND.get(job.platform)
+    if result is not None and job.kind == "eli" and result.get("backend") != want_backend:
+        reasons.append(f"eli ran backend {result.get('backend')!r}, expected {want_backend!r} "
+                       f"on {job.platform}")
     if result is not None:
         result = dict(result, g=elirun.guest_result(run.lines) or {})
         if job.window:
