@@ -52,7 +52,10 @@ static void debug_exit(uint32_t value)
      * port 0x8900, byte by byte. Only with the option: elsewhere the port may be a device */
     if (!config.bochs_shutdown)
         return;
-    serial_flush(); /* Bochs drops what its UART still holds when it powers off */
+    /* Bochs drops what its UART still sends when it powers off: the transmitter empty,
+     * and one character's time more (it reports empty while the last is on the line) */
+    serial_flush();
+    pit_wait_us(200);
     for (const char *p = "Shutdown"; *p; p++)
         outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
 }

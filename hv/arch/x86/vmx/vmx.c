@@ -8,7 +8,9 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/pt.h"
 #include "arch/x86/regs.h"
+#include "arch/x86/timer.h"
 #include "arch/x86/trap.h"
+#include "arch/x86/vexit.h"
 #include "arch/x86/vmx/exitreason.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/x2apic.h"
@@ -56,6 +58,7 @@ static struct {
     uint32_t revision;
     uint64_t ept_cap;
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+    unsigned preempt_shift; /* the preemption timer counts TSC >> this (IA32_VMX_MISC 4:0) */
 } caps;
 
 /* want | the must-be-one bits, or -1 in *missing when a wanted bit is not allowed. */
@@ -79,6 +82,11 @@ static int read_caps(char *err, size_t errlen)
     caps.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
     caps.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
     caps.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+    caps.preempt_shift = (unsigned)(rdmsr(MSR_IA32_VMX_MISC) & 0x1f);
+    if (!((caps.pin >> 32) & PIN_PREEMPTION_TIMER)) {
+        fmt_snprintf(err, errlen, "this CPU's VMX has no preemption timer");
+        return -ENODEV;
+    }
     if (!((caps.cpu >> 32) & CPU_SECONDARY_CONTROLS)) {
         fmt_snprintf(err, errlen, "this CPU's VMX has no secondary controls (so no EPT)");
         return -ENODEV;
@@ -340,7 +348,9 @@ static void load_host_state(void)
 
 static int load_controls(struct vmx_vcpu *v, const struct x86_start_state *s, uint32_t *missing)
 {
-    uint32_t pin = adjust(caps.pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, missing);
+    /* The preemption timer bounds every stay in the guest (vmx_run). */
+    uint32_t pin = adjust(caps.pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER,
+                          missing);
     /* CR8 is the TPR: the virtual LAPIC serves it. Every port exits (SVM's IOPM is all
      * ones too). MSRs exit as the bitmap says. */
     uint32_t cpu = adjust(caps.cpu, CPU_HLT_EXITING | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
@@ -477,21 +487,6 @@ static enum vmcs_field msr_field(uint32_t msr)
 
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-static bool pat_valid(uint64_t pat)
-{
-    for (unsigned i = 0; i < 8; i++) {
-        unsigned t = (unsigned)(pat >> (8 * i)) & 0xff;
-        if (t == 2 || t == 3 || t > 7)
-            return false;
-    }
-    return true;
-}
-
 /* Returns false when the guest must get #GP. */
 static bool msr_read(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
 {
@@ -524,8 +519,8 @@ static bool msr_write(struct vmx_vcpu *v, uint32_t msr, uint64_t val)
         return rc == 0;
     enum vmcs_field f = msr_field(msr);
     if (f) {
-        if ((msr == MSR_IA32_PAT && !pat_valid(val)) ||
-            ((msr == MSR_SYSENTER_ESP || msr == MSR_SYSENTER_EIP) && !canonical(val)))
+        if ((msr == MSR_IA32_PAT && !vexit_pat_valid(val)) ||
+            ((msr == MSR_SYSENTER_ESP || msr == MSR_SYSENTER_EIP) && !vexit_canonical(val)))
             return false;
         vmwrite(f, val);
         return true;
@@ -562,8 +557,7 @@ static void handle_msr(struct vmx_vcpu *v, bool write)
         skip_insn();
         return;
     }
-    log_line("guest %s MSR 0x%x: unknown MSR%s: #GP", write ? "writes" : "reads", msr,
-             write ? " or a value it refuses" : "");
+    vexit_log_msr_once(msr, write, write ? "unknown MSR or a value it refuses" : "unknown MSR");
     inject_exception(EXCP_GP, true, 0);
 }
 
@@ -582,7 +576,7 @@ static void handle_io(struct vmx_vcpu *v)
     uint64_t q = vmread(EXIT_QUALIFICATION);
     unsigned size = (unsigned)(q & IO_QUAL_SIZE_MASK) + 1;
     if ((q & IO_QUAL_STRING) || (size != 1 && size != 2 && size != 4)) {
-        log_line("guest string or malformed I/O (qualification 0x%llx) at rip 0x%llx is not "
+        log_line("guest string or malformed I/O (exit qualification 0x%llx) at rip 0x%llx is not "
                  "supported", (unsigned long long)q, (unsigned long long)vmread(GUEST_RIP));
         run_end(EXIT_GUEST_ENDED, "unsupported-io");
     }
@@ -718,6 +712,7 @@ static const exit_handler_fn exit_handlers[VMX_EXIT_COUNT] = {
     [VMX_EXIT_EXTERNAL_INTERRUPT] = handle_nothing,
     [VMX_EXIT_TRIPLE_FAULT] = handle_triple_fault,
     [VMX_EXIT_INTERRUPT_WINDOW] = handle_window,
+    [VMX_EXIT_PREEMPTION_TIMER] = handle_nothing,
     [VMX_EXIT_CPUID] = handle_cpuid,
     [VMX_EXIT_HLT] = handle_hlt,
     [VMX_EXIT_IO_INSTRUCTION] = handle_io,
@@ -780,6 +775,7 @@ static void dispatch_exit(struct vmx_vcpu *v)
         exit_handlers[reason](v);
     else
         handle_unknown(v, reason);
+    vexit_log_dropped_ipis(&v->guest->lapic);
 }
 
 /* An event the exit interrupted is delivered again (27.2.4 / 28.2.4 "IDT-vectoring
@@ -825,9 +821,22 @@ static void before_entry(struct vmx_vcpu *v)
     set_window(v, p.window);
 }
 
+/* The longest the guest runs without an exit: one host tick period. The VMX-preemption
+ * timer (SDM vol. 3, 26.5.1) enforces it whatever the guest does with IF. External-
+ * interrupt exiting alone should suffice in baseline delivery, but Bochs 2.7 keeps
+ * interrupts masked in a guest entered with IF = 0 until the guest changes IF (it
+ * loads RFLAGS before it counts itself in VMX non-root operation): without the timer
+ * a guest spinning with interrupts off there would hold eli's tick off for good. */
+static uint32_t preemption_count(void)
+{
+    uint64_t count = (timing.tsc_hz / (timing.tick_hz ? timing.tick_hz : 100)) >> caps.preempt_shift;
+    return count > 0xffffffffu ? 0xffffffffu : count ? (uint32_t)count : 1;
+}
+
 void vmx_run(struct guest *g)
 {
     (void)g;
+    uint32_t bound = preemption_count();
     stats.run_start_tsc = rdtsc();
     hostclock_start_accounting();
     for (;;) {
@@ -835,6 +844,7 @@ void vmx_run(struct guest *g)
          * makes the guest exit at once (external-interrupt exiting) */
         irq_disable();
         before_entry(&vcpu);
+        vmwrite(VMX_PREEMPTION_TIMER_VALUE, bound);
         uint64_t t0 = rdtsc();
         if (vmx_enter(&vcpu.gprs, vcpu.launched)) {
             dump_vmcs();
