@@ -136,6 +136,16 @@ static void watchdog_follow(uint64_t now)
     hpet_watchdog_soon(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0) + margin);
 }
 
+uint64_t hostclock_next_tick_tsc(void)
+{
+    return next_tick_tsc;
+}
+
+uint64_t hostclock_fast_period_tsc(void)
+{
+    return fast_period_tsc;
+}
+
 void hostclock_watchdog_kick(void)
 {
     watchdog_follow(rdtsc());

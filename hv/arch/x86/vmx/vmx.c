@@ -1,7 +1,6 @@
 /* The Intel VMX backend: VMX root operation, the VMCS, EPT for the guest's RAM, and
- * the exit loop. Interrupts are delivered the traditional way (external-interrupt
- * exiting, injection through the VM-entry interruption-information field); the
- * exitless modes are SVM's only so far, so a VMX guest runs in baseline delivery. */
+ * the exit loop. ELI's modes are applied in vmx_eli.c, LIDT/SIDT emulated in
+ * vmx_emul.c (docs/vmx.md). */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid.h"
@@ -12,6 +11,7 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/vexit.h"
 #include "arch/x86/vmx/exitreason.h"
+#include "arch/x86/vmx/vcpu.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/x2apic.h"
 #include "core/console.h"
@@ -26,6 +26,7 @@
 
 #define EXCP_UD 6
 #define EXCP_DF 8
+#define EXCP_NP 11
 #define EXCP_GP 13
 #define CR0_NE_BIT (1ull << 5)
 #define CR4_VMXE (1ull << 13)
@@ -34,19 +35,6 @@
 int vmx_enter(struct guest_gprs *gprs, int launched);
 void vmx_exit(void);
 extern uint64_t vmx_exit_tsc; /* written by the stub right after the exit */
-
-struct vmx_vcpu {
-    struct guest_gprs gprs;     /* RSP lives in the VMCS */
-    struct guest *guest;
-    uint64_t vmcs_pa;
-    uint64_t ept_root;
-    uint64_t eptp;
-    struct vmx_msr_bitmap *msr_bitmap;
-    bool launched;
-    bool reinject;              /* VM_ENTRY_INTR_INFO holds an event the exit interrupted */
-    uint64_t cr0_shadow, cr4_shadow;
-    uint32_t cpu_ctls;          /* CPU_BASED_VM_EXEC_CONTROL as last written */
-};
 
 static struct vmx_vcpu vcpu;
 
@@ -182,6 +170,14 @@ int vmx_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
     return rc;
 }
 
+int vmx_ept_map_page(struct vmx_vcpu *v, uint64_t gpa, uint64_t hpa, bool writable)
+{
+    int rc = pt_remap_4k(&ept_ops, v->ept_root, gpa, hpa,
+                         EPT_R | EPT_X | EPT_MT_WB | (writable ? EPT_W : 0));
+    ept_flush();
+    return rc;
+}
+
 int vmx_unmap(uint64_t gpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
@@ -205,7 +201,7 @@ static int ept_build(struct vmx_vcpu *v, const struct guest *g)
 
 /* ---- the MSR bitmap ---- */
 
-static void msr_intercept(struct vmx_msr_bitmap *b, uint32_t msr, bool read, bool write)
+void vmx_msr_intercept(struct vmx_msr_bitmap *b, uint32_t msr, bool read, bool write)
 {
     uint8_t *r, *w;
     if (msr <= 0x1fff) {
@@ -356,7 +352,9 @@ static int load_controls(struct vmx_vcpu *v, const struct x86_start_state *s, ui
     uint32_t cpu = adjust(caps.cpu, CPU_HLT_EXITING | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
                           CPU_UNCOND_IO_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS,
                           missing);
-    uint32_t cpu2 = adjust(caps.cpu2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST, missing);
+    /* LIDT and SIDT exit: the guest's IDTR is recorded, its SIDT sees its own */
+    uint32_t cpu2 = adjust(caps.cpu2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST |
+                           CPU2_DESC_TABLE_EXITING, missing);
     uint32_t exit = adjust(caps.exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_PAT |
                            EXIT_LOAD_IA32_PAT | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER, missing);
     uint32_t entry = adjust(caps.entry, ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER |
@@ -368,7 +366,8 @@ static int load_controls(struct vmx_vcpu *v, const struct x86_start_state *s, ui
     vmwrite(SECONDARY_VM_EXEC_CONTROL, cpu2);
     vmwrite(VM_EXIT_CONTROLS, exit);
     vmwrite(VM_ENTRY_CONTROLS, entry);
-    vmwrite(EXCEPTION_BITMAP, 0);
+    /* #NP: eli's own interrupts bounce out of direct mode this way */
+    vmwrite(EXCEPTION_BITMAP, 1u << EXCP_NP);
     vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
     vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
     vmwrite(CR3_TARGET_COUNT, 0);
@@ -379,6 +378,7 @@ static int load_controls(struct vmx_vcpu *v, const struct x86_start_state *s, ui
     vmwrite(MSR_BITMAP, (uint64_t)(uintptr_t)v->msr_bitmap);
     vmwrite(EPT_POINTER, v->eptp);
     v->cpu_ctls = cpu;
+    v->pin_ctls = pin;
     return *missing ? -ENODEV : 0;
 }
 
@@ -396,7 +396,7 @@ int vmx_vcpu_init(struct guest *g, const struct x86_start_state *s)
     static const uint32_t passthrough[] = { MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
                                             MSR_LSTAR, MSR_CSTAR, MSR_SFMASK };
     for (unsigned i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
-        msr_intercept(vcpu.msr_bitmap, passthrough[i], false, false);
+        vmx_msr_intercept(vcpu.msr_bitmap, passthrough[i], false, false);
     int rc = ept_build(&vcpu, g);
     if (rc)
         return rc;
@@ -408,26 +408,24 @@ int vmx_vcpu_init(struct guest *g, const struct x86_start_state *s)
         panic("this CPU's VMX lacks control bits 0x%x eli needs", missing);
     load_host_state();
     load_guest_state(&vcpu, s);
-    /* the exitless modes are not on this backend yet */
-    if (g->eli.mode != ELI_MODE_BASELINE) {
-        log_line("vmx: exitless delivery is not implemented on VMX yet: baseline delivery");
-        g->eli.mode = ELI_MODE_BASELINE;
-    }
+    vcpu.idtr_base = s->idtr.base;
+    vcpu.idtr_limit = s->idtr.limit;
+    vmx_eli_init(&vcpu);
     return 0;
 }
 
 /* ---- exits ---- */
 
-static void inject_exception(uint8_t vector, bool has_error, uint32_t error)
+void vmx_inject_exception(struct vmx_vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
     vmwrite(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
                                 (has_error ? INTR_INFO_DELIVER_CODE : 0));
     if (has_error)
         vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-    vcpu.reinject = false;
+    v->reinject = false;
 }
 
-static void skip_insn(void)
+void vmx_skip_insn(void)
 {
     vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
     /* the instruction is done: an STI or MOV SS shadow before it is over */
@@ -470,7 +468,7 @@ static void handle_cpuid(struct vmx_vcpu *v)
     v->gprs.r[GPR_RBX] = r[1];
     v->gprs.r[GPR_RCX] = r[2];
     v->gprs.r[GPR_RDX] = r[3];
-    skip_insn();
+    vmx_skip_insn();
 }
 
 /* The VMCS field that holds an MSR VM entry and exit switch, or 0. */
@@ -554,11 +552,11 @@ static void handle_msr(struct vmx_vcpu *v, bool write)
         }
     }
     if (ok) {
-        skip_insn();
+        vmx_skip_insn();
         return;
     }
     vexit_log_msr_once(msr, write, write ? "unknown MSR or a value it refuses" : "unknown MSR");
-    inject_exception(EXCP_GP, true, 0);
+    vmx_inject_exception(v, EXCP_GP, true, 0);
 }
 
 static void handle_rdmsr(struct vmx_vcpu *v)
@@ -584,21 +582,25 @@ static void handle_io(struct vmx_vcpu *v)
     bool in = q & IO_QUAL_IN;
     uint32_t mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
     uint32_t val = (uint32_t)v->gprs.r[GPR_RAX] & mask;
-    skip_insn();
+    vmx_skip_insn();
     ioport_access(v->guest, port, size, in, &val);
     if (in)
         v->gprs.r[GPR_RAX] = (v->gprs.r[GPR_RAX] & ~(uint64_t)mask) | (val & mask);
 }
 
+void vmx_end_halted_cli(uint64_t hlt_rip)
+{
+    log_line("guest halted with interrupts disabled at rip 0x%llx: it can never wake",
+             (unsigned long long)hlt_rip);
+    run_end(EXIT_GUEST_ENDED, "halt-with-interrupts-off");
+}
+
 static void handle_hlt(struct vmx_vcpu *v)
 {
     uint64_t rip = vmread(GUEST_RIP);
-    skip_insn();
-    if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
-        log_line("guest halted with interrupts disabled at rip 0x%llx: it can never wake",
-                 (unsigned long long)rip);
-        run_end(EXIT_GUEST_ENDED, "halt-with-interrupts-off");
-    }
+    vmx_skip_insn();
+    if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF))
+        vmx_end_halted_cli(rip);
     /* idle until the guest has something to take; eli's own interrupts run meanwhile */
     while (vlapic_pending(&v->guest->lapic) < 0) {
         hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
@@ -621,6 +623,8 @@ static void handle_ept_violation(struct vmx_vcpu *v)
 {
     uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS), q = vmread(EXIT_QUALIFICATION);
     const char *kind = q & EPT_QUAL_FETCH ? "fetch" : q & EPT_QUAL_WRITE ? "write" : "read";
+    if ((q & EPT_QUAL_WRITE) && vmx_eli_idt_write(v, gpa))
+        return;
     if (gpa < v->guest->mem.size)
         panic("EPT violation inside guest RAM at gpa 0x%llx (qualification 0x%llx)",
               (unsigned long long)gpa, (unsigned long long)q);
@@ -639,7 +643,7 @@ static bool cr0_write(struct vmx_vcpu *v, uint64_t val)
     bool pg = val & CR0_PG, was_pg = v->cr0_shadow & CR0_PG;
     if ((val >> 32) || (pg && !(val & CR0_PE)) ||
         (pg && !was_pg && (efer & EFER_LME) && !(vmread(GUEST_CR4) & CR4_PAE))) {
-        inject_exception(EXCP_GP, true, 0);
+        vmx_inject_exception(v, EXCP_GP, true, 0);
         return false;
     }
     if (pg && (efer & EFER_LME)) {
@@ -670,7 +674,7 @@ static void handle_cr(struct vmx_vcpu *v)
         r = &rsp;
     if (cr == 8 && type == 0) {
         if (vlapic_cr8_write(&v->guest->lapic, *r)) {
-            inject_exception(EXCP_GP, true, 0);
+            vmx_inject_exception(v, EXCP_GP, true, 0);
             return;
         }
     } else if (cr == 8 && type == 1) {
@@ -680,7 +684,7 @@ static void handle_cr(struct vmx_vcpu *v)
             return;
     } else if (cr == 4 && type == 0) {
         if (*r & CR4_VMXE) {
-            inject_exception(EXCP_GP, true, 0); /* VMX is not offered (CPUID) */
+            vmx_inject_exception(v, EXCP_GP, true, 0); /* VMX is not offered (CPUID) */
             return;
         }
         v->cr4_shadow = *r;
@@ -693,26 +697,33 @@ static void handle_cr(struct vmx_vcpu *v)
     }
     if (reg == GPR_RSP)
         vmwrite(GUEST_RSP, rsp);
-    skip_insn();
+    vmx_skip_insn();
 }
 
 static void handle_vm_insn(struct vmx_vcpu *v)
 {
     (void)v;
     /* with VMX hidden, these raise #UD as on a CPU without it */
-    inject_exception(EXCP_UD, false, 0);
+    vmx_inject_exception(v, EXCP_UD, false, 0);
 }
 
 static void handle_window(struct vmx_vcpu *v)
 {
-    (void)v; /* eli_plan injects now that the guest can take it */
+    /* eli_plan injects now that the guest can take it */
+    vmx_set_cpu(v, v->cpu_ctls & ~CPU_INTR_WINDOW_EXITING);
+}
+
+static void handle_preemption(struct vmx_vcpu *v)
+{
+    vmx_eli_preempted(v);
 }
 
 static const exit_handler_fn exit_handlers[VMX_EXIT_COUNT] = {
     [VMX_EXIT_EXTERNAL_INTERRUPT] = handle_nothing,
     [VMX_EXIT_TRIPLE_FAULT] = handle_triple_fault,
     [VMX_EXIT_INTERRUPT_WINDOW] = handle_window,
-    [VMX_EXIT_PREEMPTION_TIMER] = handle_nothing,
+    [VMX_EXIT_PREEMPTION_TIMER] = handle_preemption,
+    [VMX_EXIT_GDTR_IDTR] = vmx_handle_dtr,
     [VMX_EXIT_CPUID] = handle_cpuid,
     [VMX_EXIT_HLT] = handle_hlt,
     [VMX_EXIT_IO_INSTRUCTION] = handle_io,
@@ -736,11 +747,16 @@ static const exit_handler_fn exit_handlers[VMX_EXIT_COUNT] = {
 
 static void handle_exception_nmi(struct vmx_vcpu *v)
 {
-    (void)v;
     uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
-    if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI)
-        return; /* the host's NMI: its handler runs once eli's IF is set (NMI exiting
-                 * leaves it pending, 28.2) */
+    if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+        /* the host's NMI, blocked since the exit (NMI exiting, 28.2): run its handler */
+        __asm__ volatile("int $2");
+        return;
+    }
+    if ((info & 0xff) == EXCP_NP && (info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION) {
+        vmx_handle_np(v, (uint32_t)vmread(VM_EXIT_INTR_ERROR_CODE));
+        return;
+    }
     log_line("unexpected guest exception exit (info 0x%x)", info);
     dump_vmcs();
     run_end(EXIT_GUEST_ENDED, "unhandled-exit");
@@ -790,62 +806,44 @@ static void after_exit(struct vmx_vcpu *v)
             vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
         vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
     }
+    vmx_eli_after_exit(v);
 }
 
-static void set_window(struct vmx_vcpu *v, bool on)
+void vmx_set_pin(struct vmx_vcpu *v, uint32_t pin)
 {
-    uint32_t cpu = on ? v->cpu_ctls | CPU_INTR_WINDOW_EXITING : v->cpu_ctls & ~CPU_INTR_WINDOW_EXITING;
+    if (pin != v->pin_ctls) {
+        vmwrite(PIN_BASED_VM_EXEC_CONTROL, pin);
+        v->pin_ctls = pin;
+    }
+}
+
+void vmx_set_cpu(struct vmx_vcpu *v, uint32_t cpu)
+{
     if (cpu != v->cpu_ctls) {
         vmwrite(CPU_BASED_VM_EXEC_CONTROL, cpu);
         v->cpu_ctls = cpu;
     }
 }
 
-static void before_entry(struct vmx_vcpu *v)
-{
-    struct eli *e = &v->guest->eli;
-    bool can_inject = !v->reinject && (vmread(GUEST_RFLAGS) & RFLAGS_IF) &&
-                      !(vmread(GUEST_INTERRUPTIBILITY_INFO) &
-                        (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    uint64_t now = rdtsc();
-    hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
-    if (watchdog_fired) {
-        watchdog_fired = false;
-        hostclock_watchdog_kick();
-    }
-    struct eli_plan p = eli_plan(e, can_inject, now);
-    if (p.inject >= 0) {
-        vmwrite(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint8_t)p.inject);
-        eli_on_injected(e, (uint8_t)p.inject);
-    }
-    set_window(v, p.window);
-}
-
-/* The longest the guest runs without an exit: one host tick period. The VMX-preemption
- * timer (SDM vol. 3, 26.5.1) enforces it whatever the guest does with IF. External-
- * interrupt exiting alone should suffice in baseline delivery, but Bochs 2.7 keeps
- * interrupts masked in a guest entered with IF = 0 until the guest changes IF (it
- * loads RFLAGS before it counts itself in VMX non-root operation): without the timer
- * a guest spinning with interrupts off there would hold eli's tick off for good. */
-static uint32_t preemption_count(void)
-{
-    uint64_t count = (timing.tsc_hz / (timing.tick_hz ? timing.tick_hz : 100)) >> caps.preempt_shift;
-    return count > 0xffffffffu ? 0xffffffffu : count ? (uint32_t)count : 1;
-}
-
 void vmx_run(struct guest *g)
 {
     (void)g;
-    uint32_t bound = preemption_count();
     stats.run_start_tsc = rdtsc();
     hostclock_start_accounting();
     for (;;) {
-        /* interrupts stay off from the entry decision on: one that arrives meanwhile
-         * makes the guest exit at once (external-interrupt exiting) */
+        /* interrupts stay off from the entry decision on: in injection mode one that
+         * arrives meanwhile makes the guest exit at once (external-interrupt exiting), in
+         * direct mode it reaches the guest directly */
         irq_disable();
-        before_entry(&vcpu);
-        vmwrite(VMX_PREEMPTION_TIMER_VALUE, bound);
+        vmx_eli_before_entry(&vcpu);
         uint64_t t0 = rdtsc();
+        uint64_t bound = vmx_eli_bound(&vcpu, t0) >> caps.preempt_shift;
+        vmwrite(VMX_PREEMPTION_TIMER_VALUE, bound > 0xffffffffu ? 0xffffffffu : bound ? bound : 1);
+        if (vcpu.set_cr2) {
+            /* VM entry leaves CR2 alone: an injected #PF finds it as eli set it */
+            __asm__ volatile("mov %0, %%cr2" ::"r"(vcpu.guest_cr2) : "memory");
+            vcpu.set_cr2 = false;
+        }
         if (vmx_enter(&vcpu.gprs, vcpu.launched)) {
             dump_vmcs();
             panic("VM%s failed: VM-instruction error %llu", vcpu.launched ? "RESUME" : "LAUNCH",
@@ -853,9 +851,11 @@ void vmx_run(struct guest *g)
         }
         vcpu.launched = true;
         stats.guest_cycles += vmx_exit_tsc - t0;
-        /* VM exit clears RFLAGS.IF (28.5.3): eli's interrupts the exit stopped for are
-         * taken here, as SVM takes them at STGI */
-        irq_enable();
+        /* VM exit clears RFLAGS.IF (28.5.3). In injection mode eli's interrupts the exit
+         * stopped for are taken here, as SVM takes them at STGI; in direct mode eli
+         * handles the exit with interrupts off, as on SVM */
+        if (!vcpu.direct)
+            irq_enable();
         after_exit(&vcpu);
         dispatch_exit(&vcpu);
     }
