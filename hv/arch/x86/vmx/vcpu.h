@@ -53,6 +53,8 @@ __attribute__((noreturn)) void vmx_end_halted_cli(uint64_t hlt_rip);
 int vmx_translate(struct vmx_vcpu *v, uint64_t gva, uint64_t *gpa);
 int vmx_read_guest(struct vmx_vcpu *v, uint64_t gva, void *dst, unsigned len, bool fetch);
 void vmx_handle_dtr(struct vmx_vcpu *v);
+/* Emulates the MMIO access at gpa; returns false when no device is there. */
+bool vmx_emulate_mmio(struct vmx_vcpu *v, uint64_t gpa);
 
 /* vmx_eli.c: direct and injection modes */
 void vmx_eli_init(struct vmx_vcpu *v);

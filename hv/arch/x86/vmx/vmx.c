@@ -625,6 +625,8 @@ static void handle_ept_violation(struct vmx_vcpu *v)
     const char *kind = q & EPT_QUAL_FETCH ? "fetch" : q & EPT_QUAL_WRITE ? "write" : "read";
     if ((q & EPT_QUAL_WRITE) && vmx_eli_idt_write(v, gpa))
         return;
+    if (!(q & EPT_QUAL_FETCH) && vmx_emulate_mmio(v, gpa))
+        return;
     if (gpa < v->guest->mem.size)
         panic("EPT violation inside guest RAM at gpa 0x%llx (qualification 0x%llx)",
               (unsigned long long)gpa, (unsigned long long)q);
