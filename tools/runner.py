@@ -38,7 +38,7 @@ GUEST_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 FIELDS = {"guest", "boot", "args", "modules", "eli", "qemu", "timeout", "expect", "log",
           "nolog", "check", "bare", "bare_expect", "bare_log", "kernel", "groups", "image",
-          "window", "platforms"}
+          "window", "platforms", "bochs_args"}
 PLATFORMS = ["qemu-svm", "bochs-vmx"]
 DEFAULT_PLATFORMS = ["qemu-svm"]
 PLATFORM_BACKEND = {"qemu-svm": "svm", "bochs-vmx": "vmx"}  # eli's result line `backend`
@@ -78,6 +78,7 @@ class Spec:
     image: str | None = None  # None: default image; "": no guest module
     window: list[re.Pattern] = field(default_factory=list)  # start and end line regexes
     platforms: list[str] = field(default_factory=lambda: list(DEFAULT_PLATFORMS))
+    bochs_args: str | None = None  # the guest's command line on bochs-vmx (None: args)
 
 
 def value_lines(text):
@@ -143,7 +144,7 @@ def parse_fields(spec, sec):
     """Fill spec from the raw section values."""
     for key in sec:
         raw = sec[key]
-        if key in ("args", "eli"):
+        if key in ("args", "eli", "bochs_args"):
             setattr(spec, key, one_line(raw))
         elif key == "modules":
             spec.modules = one_line(raw).split()
@@ -199,6 +200,8 @@ def validate(spec, keys):
     if "bochs-vmx" in spec.platforms and (spec.kernel == "none" or spec.qemu):
         raise TableError("platforms: bochs-vmx runs eli without QEMU options (no kernel=none, "
                          "no qemu=)")
+    if spec.bochs_args is not None and "bochs-vmx" not in spec.platforms:
+        raise TableError("bochs_args needs bochs-vmx in platforms")
 
 
 def parse_spec(name, sec):
@@ -284,8 +287,9 @@ def bare_job(spec, name, expect, log, nolog):
 def bochs_job(spec):
     """The run of spec's guest under eli on Bochs (VMX): NAME@bochs-vmx."""
     image = spec.image if spec.image is not None else elirun.guest_image(spec.guest, spec.boot)
+    args = spec.bochs_args if spec.bochs_args is not None else spec.args
     argv = [bochsrun.bochs_binary(), f"(ISO: eli guest={spec.guest} {spec.eli}; "
-            f"{image} {spec.args})".replace(" ;", ";").replace(" )", ")")]
+            f"{image} {args})".replace(" ;", ";").replace(" )", ")")]
     files = [elirun.ELI_KERNEL] + ([image] if image else []) + spec.modules
     return Job(spec.name + "@bochs-vmx", "eli", argv, files, spec.timeout, spec.expect,
                spec.log, spec.nolog, spec.check, spec.groups, spec.window, "bochs-vmx", spec)
@@ -527,7 +531,8 @@ def run_job(job, log_dir):
         return Outcome(job, [reason], 0.0, [])
     if job.platform == "bochs-vmx":
         s = job.spec
-        run = bochsrun.run_eli_bochs(s.guest, s.args, s.modules, s.eli, s.boot, s.image,
+        args = s.bochs_args if s.bochs_args is not None else s.args
+        run = bochsrun.run_eli_bochs(s.guest, args, s.modules, s.eli, s.boot, s.image,
                                      job.timeout, log_path)
     else:
         run = elirun.run_command(job.argv, job.timeout, log_path)
