@@ -65,7 +65,13 @@ test: setup
 	@$(MAKE) --no-print-directory all linux-guest
 	@$(PYTHON) tools/test.py
 
+# make run PLATFORM=qemu-svm (the default): the comparison table needs an assigned device,
+# which eli supports on QEMU's SVM platform only so far (docs/vmx.md)
+PLATFORM ?= qemu-svm
 run: setup
+	@if [ "$(PLATFORM)" != qemu-svm ]; then \
+		echo "make run: PLATFORM=$(PLATFORM): the comparison needs an assigned device, which eli" \
+		     "supports on qemu-svm only so far (docs/vmx.md)"; exit 2; fi
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/compare.py
 	@$(PYTHON) tools/netbench.py run --name run-net
