@@ -13,9 +13,9 @@ HV_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-r
 HV_ASFLAGS := -Ihv -I$(BUILD)/include
 HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T hv/arch/x86/linker.ld
 
-HV_SRCS := $(wildcard hv/core/*.c hv/eli/*.c hv/dev/*.c hv/arch/x86/*.c hv/arch/x86/svm/*.c)
+HV_SRCS := $(wildcard hv/core/*.c hv/eli/*.c hv/dev/*.c hv/arch/x86/*.c hv/arch/x86/svm/*.c hv/arch/x86/vmx/*.c)
 HV_SRCS := $(filter-out hv/arch/x86/asm-offsets.c,$(HV_SRCS))
-HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S)
+HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S hv/arch/x86/vmx/*.S)
 HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HV_ASMS))
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
@@ -44,7 +44,7 @@ $(BUILD)/obj/hv/%.o: hv/%.S $(ASM_OFFSETS)
 	@echo "  AS      $<"
 	@$(CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
 
-$(ASM_OFFSETS): hv/arch/x86/asm-offsets.c hv/arch/x86/regs.h
+$(ASM_OFFSETS): hv/arch/x86/asm-offsets.c hv/arch/x86/regs.h hv/arch/x86/vmx/vmcs.h
 	@mkdir -p $(dir $@) $(BUILD)/obj
 	@echo "  GEN     $@"
 	@$(CC) $(HV_CFLAGS) -S $< -o $(BUILD)/obj/asm-offsets.s
@@ -65,7 +65,13 @@ test: setup
 	@$(MAKE) --no-print-directory all linux-guest
 	@$(PYTHON) tools/test.py
 
+# make run PLATFORM=qemu-svm (the default): the comparison table needs an assigned device,
+# which eli supports on QEMU's SVM platform only so far (docs/vmx.md)
+PLATFORM ?= qemu-svm
 run: setup
+	@if [ "$(PLATFORM)" != qemu-svm ]; then \
+		echo "make run: PLATFORM=$(PLATFORM): the comparison needs an assigned device, which eli" \
+		     "supports on qemu-svm only so far (docs/vmx.md)"; exit 2; fi
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/compare.py
 	@$(PYTHON) tools/netbench.py run --name run-net

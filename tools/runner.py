@@ -2,7 +2,10 @@
 """eli's system test runner: runs the tests of a table (tests/system.cfg) on QEMU.
 
 usage: tools/runner.py [--table tests/system.cfg] [--group G] [--filter REGEX] [--jobs N]
-                       [--log-dir build/test-logs] [--verbose] [--list]
+                       [--platform P] [--log-dir build/test-logs] [--verbose] [--list]
+
+Platforms: qemu-svm (QEMU TCG, AMD SVM: every test) and bochs-vmx (Bochs, Intel VMX: the
+tests whose `platforms` name it, as NAME@bochs-vmx; skipped when Bochs is not installed).
 
 The table format and exit statuses are described in tools/README.md.
 """
@@ -22,6 +25,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep tools/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bochsrun  # noqa: E402
 import elirun  # noqa: E402
 from elirun import ROOT, STATUS, describe_status  # noqa: E402
 
@@ -34,7 +38,10 @@ GUEST_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 FIELDS = {"guest", "boot", "args", "modules", "eli", "qemu", "timeout", "expect", "log",
           "nolog", "check", "bare", "bare_expect", "bare_log", "kernel", "groups", "image",
-          "window"}
+          "window", "platforms", "bochs_args"}
+PLATFORMS = ["qemu-svm", "bochs-vmx"]
+DEFAULT_PLATFORMS = ["qemu-svm"]
+PLATFORM_BACKEND = {"qemu-svm": "svm", "bochs-vmx": "vmx"}  # eli's result line `backend`
 BOOLEANS = {"yes": True, "true": True, "on": True, "1": True,
             "no": False, "false": False, "off": False, "0": False}
 # Outcomes after which eli prints no result line.
@@ -70,6 +77,8 @@ class Spec:
     groups: list[str] = field(default_factory=list)
     image: str | None = None  # None: default image; "": no guest module
     window: list[re.Pattern] = field(default_factory=list)  # start and end line regexes
+    platforms: list[str] = field(default_factory=lambda: list(DEFAULT_PLATFORMS))
+    bochs_args: str | None = None  # the guest's command line on bochs-vmx (None: args)
 
 
 def value_lines(text):
@@ -135,12 +144,18 @@ def parse_fields(spec, sec):
     """Fill spec from the raw section values."""
     for key in sec:
         raw = sec[key]
-        if key in ("args", "eli"):
+        if key in ("args", "eli", "bochs_args"):
             setattr(spec, key, one_line(raw))
         elif key == "modules":
             spec.modules = one_line(raw).split()
         elif key == "groups":
             spec.groups = one_line(raw).split()
+        elif key == "platforms":
+            spec.platforms = one_line(raw).split()
+            bad = [p for p in spec.platforms if p not in PLATFORMS]
+            if bad or not spec.platforms:
+                raise TableError(f"platforms: {' '.join(bad) or 'none given'}: not one of "
+                                 f"{', '.join(PLATFORMS)}")
         elif key == "qemu":
             spec.qemu = shlex.split(one_line(raw))
         elif key == "boot":
@@ -182,6 +197,11 @@ def validate(spec, keys):
         raise TableError("bare_expect/bare_log need bare=yes")
     if spec.bare and spec.image is not None:
         raise TableError("image: a bare twin always boots build/guests/NAME.mb.elf")
+    if "bochs-vmx" in spec.platforms and (spec.kernel == "none" or spec.qemu):
+        raise TableError("platforms: bochs-vmx runs eli without QEMU options (no kernel=none, "
+                         "no qemu=)")
+    if spec.bochs_args is not None and "bochs-vmx" not in spec.platforms:
+        raise TableError("bochs_args needs bochs-vmx in platforms")
 
 
 def parse_spec(name, sec):
@@ -238,6 +258,8 @@ class Job:
     check: list[tuple[str, object]] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     window: list[re.Pattern] = field(default_factory=list)
+    platform: str = "qemu-svm"
+    spec: Spec | None = None  # bochs-vmx: what bochsrun needs to build its ISO
 
     @property
     def needs_result(self):
@@ -262,22 +284,38 @@ def bare_job(spec, name, expect, log, nolog):
     return Job(name, "bare", argv, files, spec.timeout, expect, log, nolog, [], spec.groups)
 
 
+def bochs_job(spec):
+    """The run of spec's guest under eli on Bochs (VMX): NAME@bochs-vmx."""
+    image = spec.image if spec.image is not None else elirun.guest_image(spec.guest, spec.boot)
+    args = spec.bochs_args if spec.bochs_args is not None else spec.args
+    argv = [bochsrun.bochs_binary(), f"(ISO: eli guest={spec.guest} {spec.eli}; "
+            f"{image} {args})".replace(" ;", ";").replace(" )", ")")]
+    files = [elirun.ELI_KERNEL] + ([image] if image else []) + spec.modules
+    return Job(spec.name + "@bochs-vmx", "eli", argv, files, spec.timeout, spec.expect,
+               spec.log, spec.nolog, spec.check, spec.groups, spec.window, "bochs-vmx", spec)
+
+
 def jobs_for(spec):
-    """The runs of one table entry: under eli and/or bare (NAME@bare)."""
+    """The runs of one table entry: under eli (on each of its platforms) and/or bare
+    (NAME@bare, on QEMU)."""
     if spec.kernel == "none":
         return [bare_job(spec, spec.name, spec.expect, spec.log, spec.nolog)]
-    jobs = [eli_job(spec)]
+    jobs = [eli_job(spec)] if "qemu-svm" in spec.platforms else []
     if spec.bare:
         jobs.append(bare_job(spec, spec.name + "@bare", spec.bare_expect, spec.bare_log, []))
+    if "bochs-vmx" in spec.platforms:
+        jobs.append(bochs_job(spec))
     return jobs
 
 
-def select(jobs, groups, pattern):
-    """The jobs in any of groups (all if none given) whose name matches pattern."""
+def select(jobs, groups, pattern, platforms=None):
+    """The jobs in any of groups (all if none given) whose name matches pattern, on one
+    of platforms (all if None)."""
     regex = re.compile(pattern) if pattern else None
     return [j for j in jobs
             if (not groups or set(groups) & set(j.groups))
-            and (regex is None or regex.search(j.name))]
+            and (regex is None or regex.search(j.name))
+            and (platforms is None or j.platform in platforms)]
 
 
 # ---------------------------------------------------------------------------
@@ -449,6 +487,10 @@ def judge(job, run):
         if problem:
             reasons.append(problem)
     reasons += log_problems(job, run.lines)
+    want_backend = PLATFORM_BACKEND.get(job.platform)
+    if result is not None and job.kind == "eli" and result.get("backend") != want_backend:
+        reasons.append(f"eli ran backend {result.get('backend')!r}, expected {want_backend!r} "
+                       f"on {job.platform}")
     if result is not None:
         result = dict(result, g=elirun.guest_result(run.lines) or {})
         if job.window:
@@ -487,7 +529,13 @@ def run_job(job, log_dir):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(f"# {shlex.join(job.argv)}\n# {reason}\n")
         return Outcome(job, [reason], 0.0, [])
-    run = elirun.run_command(job.argv, job.timeout, log_path)
+    if job.platform == "bochs-vmx":
+        s = job.spec
+        args = s.bochs_args if s.bochs_args is not None else s.args
+        run = bochsrun.run_eli_bochs(s.guest, args, s.modules, s.eli, s.boot, s.image,
+                                     job.timeout, log_path)
+    else:
+        run = elirun.run_command(job.argv, job.timeout, log_path)
     return Outcome(job, judge(job, run), run.duration, run.lines)
 
 
@@ -537,6 +585,9 @@ def parse_args(argv):
     p.add_argument("--filter", help="only tests whose name matches this regex (re.search)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                    help="parallel runs (default: number of CPUs)")
+    p.add_argument("--platform", action="append", choices=PLATFORMS, default=[],
+                   help="only tests on this platform (repeatable; default: every platform "
+                        "installed)")
     p.add_argument("--log-dir", default=str(DEFAULT_LOG_DIR), help="build/test-logs")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="print each test's command and whole output")
@@ -549,7 +600,14 @@ def main(argv=None):
     opts = parse_args(argv)
     try:
         specs = load_table(opts.table)
-        jobs = select([j for s in specs for j in jobs_for(s)], opts.group, opts.filter)
+        platforms = opts.platform or [p for p in PLATFORMS
+                                      if p != "bochs-vmx" or bochsrun.available()]
+        all_jobs = [j for s in specs for j in jobs_for(s)]
+        jobs = select(all_jobs, opts.group, opts.filter, platforms)
+        skipped = len(select(all_jobs, opts.group, opts.filter)) - len(jobs)
+        if skipped and not opts.platform and not opts.list:
+            print(f"runner: Bochs not installed (scripts/setup installs it): {skipped} "
+                  "bochs-vmx test(s) not run")
     except TableError as err:
         print(f"runner: {err}", file=sys.stderr)
         return 2
@@ -571,6 +629,11 @@ def main(argv=None):
     failed = [o.job.name for o in outcomes if not o.ok]
     if failed:
         print(f"failed: {' '.join(failed)}")
+    for platform in PLATFORMS:
+        mine = [o for o in outcomes if o.job.platform == platform]
+        if mine:
+            bad = sum(1 for o in mine if not o.ok)
+            print(f"{platform}: {len(mine) - bad} passed, {bad} failed")
     print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 

@@ -16,6 +16,8 @@ UNIT_DIR = ROOT / "build" / "unit"
 UNIT_TIMEOUT = 120
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed\s*$")
+PLATFORM = re.compile(r"^(qemu-svm|bochs-vmx): \d+ passed, \d+ failed\s*$")
+platform_lines = []  # the runner's counts per platform, repeated in the closing note
 CMOCKA_PASSED = re.compile(r"^\[  PASSED  \] (\d+) test")
 CMOCKA_FAILED = re.compile(r"^\[  FAILED  \] (\d+) test")
 
@@ -60,6 +62,8 @@ def run_phase(name, argv):
         if m:
             summary = (int(m.group(1)), int(m.group(2)))
             continue
+        if PLATFORM.match(line):
+            platform_lines.append(line.strip())
         print(line, end="", flush=True)
     rc = p.wait()
     if summary is None:
@@ -95,6 +99,8 @@ def main(argv):
             counts.append(run_phase("fuzz", ["make", "--no-print-directory", "fuzz-short"]))
             print(f"fuzz (short): {counts[-1][0]} passed, {counts[-1][1]} failed", flush=True)
     passed, failed = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    for line in platform_lines:
+        print(f"system tests on {line}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -4,7 +4,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/start.h"
-#include "arch/x86/svm/svm.h"
+#include "arch/x86/backend.h"
 #include "arch/x86/timer.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/x2apic.h"
@@ -42,11 +42,22 @@ struct guest guest;
 static uint64_t image_sum; /* eli_image_checksum() when the guest first ran */
 static struct config config;
 static struct boot_info bootinfo;
-static const char *backend_name = "svm";
+
+#define BOCHS_SHUTDOWN_PORT 0x8900
 
 static void debug_exit(uint32_t value)
 {
     outl(0xf4, value); /* QEMU's isa-debug-exit; harmless where absent */
+    /* Bochs has no debug-exit device: it powers off when "Shutdown" is written to its
+     * port 0x8900, byte by byte. Only with the option: elsewhere the port may be a device */
+    if (!config.bochs_shutdown)
+        return;
+    /* Bochs drops what its UART still sends when it powers off: the transmitter empty,
+     * and one character's time more (it reports empty while the last is on the line) */
+    serial_flush();
+    pit_wait_us(200);
+    for (const char *p = "Shutdown"; *p; p++)
+        outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
 }
 
 void run_end(uint32_t status, const char *why)
@@ -55,8 +66,8 @@ void run_end(uint32_t status, const char *why)
     irq_disable();
     vuart_flush(&guest.uart);
     hostclock_account(true);
-    struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend_name,
-                             guest.name, eli_mode_name(config.mode), &guest.eli.n,
+    struct result_meta m = { why, status, rdtsc(), timing.tsc_hz, timing.tick_hz, backend ? backend->name : "none",
+                             guest.name, eli_mode_name(guest.eli.mode), &guest.eli.n,
                              guest.lapic.timer_fires, guest.lapic.dropped_ipis, 0 };
     if (!stats.run_start_tsc)
         stats.run_start_tsc = m.now_tsc;
@@ -357,17 +368,18 @@ void kmain(uint32_t magic, uint32_t info)
     cpuid_kvm_signature = config.kvm_signature;
     start_host_time();
     setup_watchdog();
-    if (svm_hw_init(err, sizeof(err)))
+    if (!backend_select(err, sizeof(err)) || backend->hw_init(err, sizeof(err)))
         config_error("%s", err);
     setup_guest_ram();
     setup_guest_interrupts();
     struct x86_start_state st;
     load_guest(mod, &st);
-    if (svm_vcpu_init(&guest, &st))
-        config_error("out of memory setting up the guest's VMCB and nested page tables");
+    if (backend->vcpu_init(&guest, &st))
+        config_error("out of memory setting up the guest's %s and nested page tables",
+                     backend->control_name);
     setup_pci();
-    log_line("backend %s, mode %s: running guest '%s'", backend_name, eli_mode_name(config.mode),
+    log_line("backend %s, mode %s: running guest '%s'", backend->name, eli_mode_name(guest.eli.mode),
              config.guest);
     image_sum = eli_image_checksum();
-    svm_run(&guest);
+    backend->run(&guest);
 }

@@ -51,7 +51,8 @@ struct stats {
     uint64_t tick_late_max;  /* worst lateness of a tick, TSC cycles */
     uint64_t host_irqs;
     uint64_t host_nmis;
-    uint64_t watchdog_nmis;  /* NMIs that found eli's tick overdue */
+    uint64_t watchdog_nmis;  /* watchdog expiries that found eli's tick overdue: NMIs on SVM, the
+                              * preemption timer (or an overdue tick at an exit) on VMX */
     uint64_t guest_lines;
     struct stats_point line_start;
     struct stats_mark marks[STATS_MARKS]; /* a ring: the last STATS_MARKS lines */

@@ -11,6 +11,10 @@
  * case=svm  executes CLGI, STGI, VMRUN, VMLOAD, VMSAVE, SKINIT, INVLPGA and VMMCALL; each must
  *           raise #UD (the CPU it sees has no SVM, or has it disabled: EFER.SVME = 0); then CLGI
  *           once more followed by cycles=N spinning with interrupts enabled.
+ * case=vmx  executes VMXON, VMXOFF, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH,
+ *           VMRESUME, VMCALL, INVEPT, INVVPID and VMFUNC; each must raise #UD (the CPU it sees
+ *           has no VMX: CPUID 1 ECX bit 5 clear, CR4.VMXE = 0); then cycles=N spinning with
+ *           interrupts enabled.
  */
 #include "idt.h"
 #include "libguest.h"
@@ -150,13 +154,65 @@ static void case_svm(uint64_t cycles)
 	report(v == UD_VECTOR, "CLGI again (#UD), then %lu cycles spun with IF = 1", spun);
 }
 
+/* The VMX instructions, with junk operands. */
+static void do_vmxon(void *a) { (void)a; __asm__ volatile("vmxon %0" : : "m"(junk_page) : "memory", "cc"); }
+static void do_vmxoff(void *a) { (void)a; __asm__ volatile("vmxoff" : : : "memory", "cc"); }
+static void do_vmclear(void *a) { (void)a; __asm__ volatile("vmclear %0" : : "m"(junk_page) : "memory", "cc"); }
+static void do_vmptrld(void *a) { (void)a; __asm__ volatile("vmptrld %0" : : "m"(junk_page) : "memory", "cc"); }
+static void do_vmptrst(void *a) { (void)a; __asm__ volatile("vmptrst %0" : "=m"(junk_page) : : "memory", "cc"); }
+static void do_vmread(void *a)
+{
+	(void)a;
+	uint64_t v, f = 0x681e; /* guest RIP */
+	__asm__ volatile("vmread %1, %0" : "=r"(v) : "r"(f) : "cc");
+}
+static void do_vmwrite(void *a)
+{
+	(void)a;
+	uint64_t f = 0x681e, v = 0;
+	__asm__ volatile("vmwrite %1, %0" : : "r"(f), "r"(v) : "cc");
+}
+static void do_vmlaunch(void *a) { (void)a; __asm__ volatile("vmlaunch" : : : "memory", "cc"); }
+static void do_vmresume(void *a) { (void)a; __asm__ volatile("vmresume" : : : "memory", "cc"); }
+static void do_vmcall(void *a) { (void)a; __asm__ volatile("vmcall" : : : "memory", "cc"); }
+static void do_invept(void *a) { (void)a; __asm__ volatile("invept %0, %1" : : "m"(junk_page), "r"(2ull) : "memory", "cc"); }
+static void do_invvpid(void *a) { (void)a; __asm__ volatile("invvpid %0, %1" : : "m"(junk_page), "r"(2ull) : "memory", "cc"); }
+static void do_vmfunc(void *a) { (void)a; __asm__ volatile(".byte 0x0f,0x01,0xd4" : : "a"(0), "c"(0) : "memory"); }
+
+static const struct {
+	const char *name;
+	void (*fn)(void *);
+} vmx_insns[] = {
+	{ "VMXON", do_vmxon }, { "VMXOFF", do_vmxoff }, { "VMCLEAR", do_vmclear },
+	{ "VMPTRLD", do_vmptrld }, { "VMPTRST", do_vmptrst }, { "VMREAD", do_vmread },
+	{ "VMWRITE", do_vmwrite }, { "VMLAUNCH", do_vmlaunch }, { "VMRESUME", do_vmresume },
+	{ "VMCALL", do_vmcall }, { "INVEPT", do_invept }, { "INVVPID", do_invvpid },
+	{ "VMFUNC", do_vmfunc },
+};
+
+static void case_vmx(uint64_t cycles)
+{
+	memset(junk_page, 0xa5, sizeof(junk_page));
+	for (unsigned i = 0; i < ARRAY_SIZE(vmx_insns); i++) {
+		int v = expect_fault(vmx_insns[i].fn, NULL);
+		report(v == UD_VECTOR, "%s raises #UD (got %s)", vmx_insns[i].name,
+		       v == NO_FAULT ? "no exception" : exception_name((unsigned)v));
+	}
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	sti();
+	uint64_t spun = spin(cycles);
+	cli();
+	printf("hostile_cpu: %lu cycles spun with IF = 1 after the VMX instructions\n", spun);
+}
+
 int main(void)
 {
 	const char *c = cmdline_get("case");
 	uint64_t cycles = cmdline_get_u64("cycles", DEFAULT_CYCLES);
 
 	if (!c) {
-		report(false, "option case=cli|tpr|cr8|svm given");
+		report(false, "option case=cli|tpr|cr8|svm|vmx given");
 	} else if (!strcmp(c, "cli")) {
 		case_cli(cycles);
 	} else if (!strcmp(c, "tpr") || !strcmp(c, "cr8")) {
@@ -166,6 +222,8 @@ int main(void)
 			case_tpr(cycles, !strcmp(c, "cr8"));
 	} else if (!strcmp(c, "svm")) {
 		case_svm(cycles);
+	} else if (!strcmp(c, "vmx")) {
+		case_vmx(cycles);
 	} else {
 		report(false, "known case '%s'", c);
 	}

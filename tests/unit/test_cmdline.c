@@ -49,12 +49,14 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.tick_hz, 100);
     assert_int_equal(cfg.direct_tick_hz, 5);
     assert_false(cfg.quiet);
+    assert_false(cfg.bochs_shutdown);
 }
 
 static void test_all_options(void **state)
 {
     (void)state;
-    expect_ok("guest=g1 mem=128 tick=1000 quiet");
+    expect_ok("guest=g1 mem=128 tick=1000 quiet bochs-shutdown");
+    assert_true(cfg.bochs_shutdown);
     assert_string_equal(cfg.guest, "g1");
     assert_int_equal(cfg.mem_mib, 128);
     assert_int_equal(cfg.tick_hz, 1000);

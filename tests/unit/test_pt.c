@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "arch/x86/pt.h"
+#include "arch/x86/vmx/vmcs.h"
 #include "core/errno.h"
 
 #define ARENA_PAGES 64
@@ -447,6 +448,34 @@ static void test_unmap_wrapping_range(void **state)
     expect_leaf(0, 0x9000, PTE_P | PTE_RW, PT_SIZE_4K);
 }
 
+/* The VMX backend builds its EPT with pt.c (vmx.c): the entries must have EPT's shape
+ * (SDM vol. 3, 29.3.2): R/W/X in bits 0-2, the memory type in 5:3 of a leaf only, bit 7
+ * the large-page bit, and nothing mapped beyond the guest's RAM. */
+static void test_ept_entries(void **state)
+{
+    (void)state;
+    const uint64_t ram = EPT_R | EPT_W | EPT_X | EPT_MT_WB, ram_hpa = GiB(1);
+    assert_int_equal(pt_map(&ops, root, 0, ram_hpa, MiB(64), ram, true), 0);
+    /* 2 MiB leaves: read, write, execute, write-back (6 << 3), large */
+    for (uint64_t gpa = 0; gpa < MiB(64); gpa += MiB(2))
+        expect_leaf(gpa, ram_hpa + gpa, 0x7 | (6ull << 3) | (1ull << 7), PT_SIZE_2M);
+    /* non-leaf entries: read, write, execute, and no memory type or large bit */
+    pte_t pml4e = table(root)[0], pdpte = table(pml4e & PTE_ADDR_MASK)[0];
+    assert_int_equal(pml4e & ~PTE_ADDR_MASK, 0x7);
+    assert_int_equal(pdpte & ~PTE_ADDR_MASK, 0x7);
+    /* isolation: past the guest's RAM nothing is mapped, eli's memory included */
+    assert_int_equal(pt_lookup(&ops, root, MiB(64), NULL), 0);
+    assert_int_equal(pt_lookup(&ops, root, ram_hpa, NULL), 0);
+    /* the shadow IDT's page: readable and executable, not writable, still write-back */
+    assert_int_equal(pt_remap_4k(&ops, root, MiB(2) + 0x3000, 0xABC000, EPT_R | EPT_X | EPT_MT_WB), 0);
+    expect_leaf(MiB(2) + 0x3000, 0xABC000, EPT_R | EPT_X | EPT_MT_WB, PT_SIZE_4K);
+    /* uncached MMIO, 4 KiB pages */
+    assert_int_equal(pt_map(&ops, root, GiB(3), GiB(3), 0x2000, EPT_R | EPT_W | EPT_X | EPT_MT_UC,
+                            false), 0);
+    expect_leaf(GiB(3) + 0x1000, GiB(3) + 0x1000, 0x7, PT_SIZE_4K);
+    assert_int_equal(arena.bad_ptr, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -471,6 +500,7 @@ int main(void)
         T(test_unmap_part_of_2m),
         T(test_unmap_holes_and_errors),
         T(test_unmap_wrapping_range),
+        T(test_ept_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

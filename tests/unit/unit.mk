@@ -30,6 +30,7 @@ UNIT_HV_image    := hv/core/image.c hv/core/fmt.c
 UNIT_HV_mbguest  := hv/core/mbguest.c hv/core/fmt.c
 UNIT_HV_stats    := hv/core/stats.c hv/core/fmt.c
 UNIT_HV_exitcode := hv/arch/x86/svm/exitcode.c hv/core/fmt.c
+UNIT_HV_exitreason := hv/arch/x86/vmx/exitreason.c hv/core/fmt.c
 UNIT_HV_cpuid    := hv/arch/x86/cpuid.c
 UNIT_HV_vuart    := hv/dev/vuart.c
 UNIT_HV_vlapic   := hv/dev/vlapic.c

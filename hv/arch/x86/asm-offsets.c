@@ -1,6 +1,7 @@
 /* Offsets the assembly needs, generated from the C structures so they are never
  * typed twice. Compiled to assembly; the build extracts the "->" lines. */
 #include "arch/x86/regs.h"
+#include "arch/x86/vmx/vmcs.h"
 #include <stddef.h>
 
 #define DEFINE(sym, val) __asm__ volatile("\n->" #sym " %0" ::"i"(val))
@@ -8,6 +9,7 @@
 void asm_offsets(void);
 void asm_offsets(void)
 {
+    DEFINE(GPRS_RAX, offsetof(struct guest_gprs, r[GPR_RAX]));
     DEFINE(GPRS_RBX, offsetof(struct guest_gprs, r[GPR_RBX]));
     DEFINE(GPRS_RCX, offsetof(struct guest_gprs, r[GPR_RCX]));
     DEFINE(GPRS_RDX, offsetof(struct guest_gprs, r[GPR_RDX]));
@@ -22,4 +24,5 @@ void asm_offsets(void)
     DEFINE(GPRS_R13, offsetof(struct guest_gprs, r[GPR_R13]));
     DEFINE(GPRS_R14, offsetof(struct guest_gprs, r[GPR_R14]));
     DEFINE(GPRS_R15, offsetof(struct guest_gprs, r[GPR_R15]));
+    DEFINE(VMCS_HOST_RSP, HOST_RSP);
 }

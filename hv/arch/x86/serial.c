@@ -9,6 +9,7 @@
 #define UART_MCR 4
 #define UART_LSR 5
 #define LSR_THRE 0x20
+#define LSR_TEMT 0x40
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
 
@@ -29,4 +30,10 @@ void serial_putc(char c)
     for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
         cpu_pause();
     outb(COM1 + UART_THR, (uint8_t)c);
+}
+
+void serial_flush(void)
+{
+    for (int i = 0; i < 1000000 && !(inb(COM1 + UART_LSR) & LSR_TEMT); i++)
+        cpu_pause();
 }

@@ -3,4 +3,6 @@
 #define ELI_ARCH_X86_SERIAL_H
 void serial_init(void);
 void serial_putc(char c);
+/* Waits (bounded) until the last byte has left the UART. */
+void serial_flush(void);
 #endif

@@ -9,6 +9,8 @@
 
 #define CPUID_1_ECX_X2APIC (1u << 21)
 #define TIMER_DIVIDE_BY_1 0xB
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xA1
 
 int x2apic_init(void)
 {
@@ -16,6 +18,10 @@ int x2apic_init(void)
     cpuid(1, 0, r);
     if (!(r[2] & CPUID_1_ECX_X2APIC))
         return -ENODEV;
+    /* Both 8259s masked: the BIOS left them on vectors 8-15 with the timer unmasked, and
+     * not every platform routes them only through LINT0 (Bochs raises INTR directly) */
+    outb(PIC1_DATA, 0xff);
+    outb(PIC2_DATA, 0xff);
     uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
     /* xAPIC must be enabled before x2APIC (SDM vol. 3, 11.12.1) */
     wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN);
@@ -128,6 +134,16 @@ static void watchdog_follow(uint64_t now)
     uint32_t period = hpet_watchdog_period_us(), fast = tsc_to_us(fast_period_tsc);
     uint32_t margin = period > fast ? period - fast : period;
     hpet_watchdog_soon(tsc_to_us(next_tick_tsc > now ? next_tick_tsc - now : 0) + margin);
+}
+
+uint64_t hostclock_next_tick_tsc(void)
+{
+    return next_tick_tsc;
+}
+
+uint64_t hostclock_fast_period_tsc(void)
+{
+    return fast_period_tsc;
 }
 
 void hostclock_watchdog_kick(void)

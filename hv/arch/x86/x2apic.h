@@ -58,6 +58,10 @@ bool hostclock_lent(void);
 void x2apic_guest_timer_load(uint8_t vector, bool periodic, uint64_t delta_tsc);
 /* Stops it; returns the TSC cycles it had left (0: a one-shot that fired). */
 uint64_t x2apic_guest_timer_unload(void);
+/* When eli's next tick is due (TSC), and the period of the full-rate tick: a backend
+ * whose watchdog is its own (VMX's preemption timer) arms it from these. */
+uint64_t hostclock_next_tick_tsc(void);
+uint64_t hostclock_fast_period_tsc(void);
 /* Pushes the watchdog's NMI past the next tick (the tick does it itself). */
 void hostclock_watchdog_kick(void);
 /* Accounts the full-rate periods passed since the last tick (for a reading of the

@@ -8,6 +8,7 @@
 #include "arch/x86/svm/vcpu.h"
 #include "arch/x86/x2apic.h"
 #include "arch/x86/svm/vmcb.h"
+#include "arch/x86/vexit.h"
 #include "core/console.h"
 #include "core/errno.h"
 #include "core/fmt.h"
@@ -102,7 +103,7 @@ static bool overlaps_ram(uint64_t gpa, uint64_t size)
     return gpa < vcpu.guest->mem.size || gpa + size < gpa;
 }
 
-int vm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
+int svm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
@@ -112,7 +113,7 @@ int vm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
     return rc;
 }
 
-int vm_unmap(uint64_t gpa, uint64_t size)
+int svm_unmap(uint64_t gpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
@@ -313,33 +314,17 @@ static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
     }
 }
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-/* A PAT entry must name a memory type: UC, WC, WT, WP, WB or UC- (SDM vol. 3, 12.12.2). */
-static bool pat_valid(uint64_t pat)
-{
-    for (unsigned i = 0; i < 8; i++) {
-        unsigned t = (unsigned)(pat >> (8 * i)) & 0xff;
-        if (t == 2 || t == 3 || t > 7)
-            return false;
-    }
-    return true;
-}
-
 /* What a CPU refuses with #GP for the MSRs eli keeps in the VMCB. */
 static bool msr_value_valid(uint32_t msr, uint64_t val)
 {
     switch (msr) {
     case MSR_IA32_PAT:
-        return pat_valid(val);
+        return vexit_pat_valid(val);
     case MSR_LSTAR:
     case MSR_CSTAR:
     case MSR_SYSENTER_ESP:
     case MSR_SYSENTER_EIP:
-        return canonical(val);
+        return vexit_canonical(val);
     default:
         return true;
     }
@@ -371,25 +356,6 @@ static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
     return false;
 }
 
-#define MSR_LOG_KINDS 32
-
-/* Once per MSR and direction, and no more than MSR_LOG_KINDS of them: a guest probing
- * every MSR must not flood the log. */
-static void log_msr_once(uint32_t msr, bool write, const char *why)
-{
-    static uint32_t seen[MSR_LOG_KINDS];
-    static unsigned nseen;
-    uint32_t key = msr | (write ? 0x80000000u : 0);
-    for (unsigned i = 0; i < nseen; i++)
-        if (seen[i] == key)
-            return;
-    if (nseen == MSR_LOG_KINDS)
-        return;
-    seen[nseen++] = key;
-    log_line("guest %s MSR 0x%x: %s: #GP%s", write ? "writes" : "reads", msr, why,
-             nseen == MSR_LOG_KINDS ? " (further MSR faults are not logged)" : "");
-}
-
 static void handle_msr(struct svm_vcpu *v)
 {
     uint32_t msr = (uint32_t)v->gprs.r[GPR_RCX];
@@ -408,7 +374,7 @@ static void handle_msr(struct svm_vcpu *v)
         skip_insn(v, 2);
         return;
     }
-    log_msr_once(msr, write, write ? "unknown MSR or a value it refuses" : "unknown MSR");
+    vexit_log_msr_once(msr, write, write ? "unknown MSR or a value it refuses" : "unknown MSR");
     svm_inject_exception(v, EXCP_GP, true, 0);
 }
 
@@ -519,19 +485,6 @@ static void handle_unknown(struct svm_vcpu *v)
     run_end(EXIT_GUEST_ENDED, "unhandled-exit");
 }
 
-/* IPIs the guest asked for that never left its CPU (INIT, SIPI, NMI, broadcasts,
- * other destinations): logged, the first few and then every 1000th. */
-static void log_dropped_ipis(const struct vlapic *l)
-{
-    static uint64_t seen;
-    if (l->dropped_ipis == seen)
-        return;
-    seen = l->dropped_ipis;
-    if (seen <= 10 || seen % 1000 == 0)
-        log_line("guest IPI dropped (ICR 0x%llx): IPIs never leave the guest's CPU (%llu so far)",
-                 (unsigned long long)l->last_dropped_icr, (unsigned long long)seen);
-}
-
 static void dispatch_exit(struct svm_vcpu *v)
 {
     uint64_t code = v->vmcb->control.exitcode;
@@ -543,7 +496,7 @@ static void dispatch_exit(struct svm_vcpu *v)
     else if (code < sizeof(exit_handlers) / sizeof(exit_handlers[0]))
         fn = exit_handlers[code];
     (fn ? fn : handle_unknown)(v);
-    log_dropped_ipis(&v->guest->lapic);
+    vexit_log_dropped_ipis(&v->guest->lapic);
 }
 
 void svm_run(struct guest *g)
