@@ -43,7 +43,7 @@ def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180)
     """One workload in one mode; returns a results/run.json object, or (None, reason)."""
     args = list(lg_args) + ["--duration", str(seconds)]
     # one file per run in LOG_DIR: a step's name like "run (round 1/5)" must not make a folder
-    log = LOG_DIR / (re.sub(r"[^A-Za-z0-9._-]+", "-", log_name).strip("-") + ".log")
+    log = LOG_DIR / (re.sub(r"[^A-Za-z0-9._]+", "-", log_name).strip("-") + ".log")
     run = netrun.run_workload(mode, workload, guest_args, args, timeout=timeout, log_path=log)
     lg, r = run.loadgen, run.result
     g = elirun.guest_result(run.guest) or {}
