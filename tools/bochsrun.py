@@ -66,6 +66,7 @@ def grub_cfg(eli_cmdline, modules):
 # fed by the `vnet` packet mover (answers ARP and ping for 192.168.10.1 inside Bochs).
 E1000_MAC = "52:54:00:12:34:56"
 E1000_BDF = "00:02.0"
+DEVICES = ["e1000"]
 
 
 def device_lines(devices, work):
