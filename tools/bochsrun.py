@@ -201,6 +201,52 @@ def run_eli_bochs(guest, args="", modules=(), eli_opts=elirun.DEFAULT_ELI_OPTS, 
             shutil.rmtree(work, ignore_errors=True)
 
 
+def run_bare_bochs(guest, args="", devices=(), timeout=60, done=re.compile(r"^SUMMARY:"),
+                   log_path=None):
+    """The guest booted straight by GRUB on Bochs, no eli: returns (lines, seconds).
+
+    A bare guest ends in `cli; hlt` (no debug-exit device on Bochs), so the serial log is
+    watched and Bochs (this process's own child) is killed once a line matches `done`, or
+    at the timeout."""
+    BOCHS_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{guest}-bare-", dir=BOCHS_DIR))
+    serial = work / "serial.log"
+    start = time.monotonic()
+    lines = []
+    try:
+        image = elirun.guest_image(guest, "multiboot")
+        iso = build_iso(work, args, [], image)
+        (work / "bochsrc").write_text(bochsrc(iso, serial, devices, work))
+        (work / "rc").write_text("c\n")
+        argv = [bochs_binary(), "-q", "-f", str(work / "bochsrc"), "-rc", str(work / "rc")]
+        proc = subprocess.Popen(argv, cwd=work, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            while proc.poll() is None and time.monotonic() - start < timeout:
+                time.sleep(0.25)
+                if serial.exists():
+                    text = serial.read_bytes().decode("utf-8", errors="replace")
+                    lines = [line.rstrip("\r") for line in text.splitlines()]
+                    if any(done.search(line) for line in lines):
+                        break
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        if serial.exists():
+            text = serial.read_bytes().decode("utf-8", errors="replace")
+            lines = [line.rstrip("\r") for line in text.splitlines()]
+        if log_path:
+            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(log_path).write_text(f"# bochs-vmx bare: {guest} {args}\n" + "\n".join(lines)
+                                      + "\n")
+        return lines, time.monotonic() - start
+    finally:
+        if not os.environ.get("ELI_KEEP_BOCHS"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None):
     """tools/bochsrun.py: run one guest under eli on Bochs, printing its serial output."""
     import argparse
