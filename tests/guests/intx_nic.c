@@ -18,7 +18,8 @@
  * Prints `intx-result {json}`, then PASS when `count` interrupts (each with a received
  * frame) were handled before `timeout` seconds. Options: count=N (2000), vector=V (0x60),
  * timeout=S (30), tsc_hz=N (without a PIT), ioapic=ADDR (0xfec00000), dma_offset=ADDR,
- * ecam=ADDR.
+ * ecam=ADDR, delivery=M (the entry's delivery mode, 0 fixed; 4 asks for an NMI, which a
+ * hypervisor should refuse).
  */
 #include "idt.h"
 #include "libguest.h"
@@ -250,6 +251,7 @@ int main(void)
 	count = cmdline_get_u64("count", 2000);
 	uint64_t vector = cmdline_get_u64("vector", 0x60);
 	uint64_t timeout = cmdline_get_u64("timeout", 30);
+	uint64_t delivery = cmdline_get_u64("delivery", 0) & 7;
 	dma_offset = cmdline_get_u64("dma_offset", 0);
 	ioapic = (volatile uint32_t *)(uintptr_t)cmdline_get_u64("ioapic", IOAPIC_DEFAULT);
 	if (vector < 0x20 || vector >= SPURIOUS_VECTOR) {
@@ -283,7 +285,8 @@ int main(void)
 	idt_set_handler(SPURIOUS_VECTOR, spurious_handler);
 	uint32_t dest = x2apic_id();
 	ioapic_write(IOAPIC_RTE(line) + 1, dest << 24);
-	ioapic_write(IOAPIC_RTE(line), (uint32_t)vector | RTE_LEVEL | RTE_ACTIVE_LOW);
+	ioapic_write(IOAPIC_RTE(line), (uint32_t)vector | (uint32_t)delivery << 8 | RTE_LEVEL |
+		     RTE_ACTIVE_LOW);
 	wr(REG_IMS, ICR_RXT0);
 	printf("intx_nic: 82540EM at %02x:%02x.%x, mac %02x:%02x:%02x:%02x:%02x:%02x, INTA on "
 	       "IOAPIC pin %u of %u -> vector %#lx, x2APIC ID %u, dma_offset %#lx\n", PCI_BUS(bdf),
