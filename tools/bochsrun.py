@@ -62,9 +62,28 @@ def grub_cfg(eli_cmdline, modules):
     return "\n".join(out)
 
 
-def bochsrc(iso, serial):
+# Devices a run may add (`devices`): Bochs's 82540EM on the PCI slot that makes it 00:02.0,
+# fed by the `vnet` packet mover (answers ARP and ping for 192.168.10.1 inside Bochs).
+E1000_MAC = "52:54:00:12:34:56"
+E1000_BDF = "00:02.0"
+DEVICES = ["e1000"]
+
+
+def device_lines(devices, work):
+    """bochsrc lines for the extra devices named in `devices` ("e1000")."""
+    out = []
+    for dev in devices:
+        if dev == "e1000":
+            out += ["pci: enabled=1, chipset=i440fx, slot1=e1000",
+                    f"e1000: enabled=1, mac={E1000_MAC}, ethmod=vnet, ethdev={work}"]
+        else:
+            raise ValueError(f"unknown Bochs device {dev!r} (known: e1000)")
+    return out
+
+
+def bochsrc(iso, serial, devices=(), work="."):
     """The machine: one VMX CPU, the ISO on a CD-ROM, COM1 to a file, no window."""
-    return "\n".join([
+    return "\n".join(device_lines(devices, work) + [
         f"cpu: model={CPU_MODEL}, count=1, ips=50000000, reset_on_triple_fault=0",
         f"megs: {HOST_MEM}",
         f"romimage: file={BIOS}",
@@ -131,7 +150,8 @@ def split_items(guest, args, modules, boot, image):
 
 
 def run_eli_bochs(guest, args="", modules=(), eli_opts=elirun.DEFAULT_ELI_OPTS, boot="elf64",
-                  image=None, timeout=60, log_path=None, echo=None, kernel=elirun.ELI_KERNEL):
+                  image=None, timeout=60, log_path=None, echo=None, kernel=elirun.ELI_KERNEL,
+                  devices=()):
     """Run eli with GUEST under Bochs; returns an elirun.Run (status as QEMU would give)."""
     BOCHS_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{guest}-", dir=BOCHS_DIR))
@@ -149,7 +169,7 @@ def run_eli_bochs(guest, args="", modules=(), eli_opts=elirun.DEFAULT_ELI_OPTS, 
             iso = build_iso(work, cmdline, split_items(guest, args, modules, boot, image), kernel)
         except (RuntimeError, OSError) as err:
             return Run(None, [], None, 0.0, str(err), argv)
-        (work / "bochsrc").write_text(bochsrc(iso, serial))
+        (work / "bochsrc").write_text(bochsrc(iso, serial, devices, work))
         # the Debian build has the debugger: `c` runs the machine instead of a prompt
         (work / "rc").write_text("c\n")
         run = elirun.run_command(argv, timeout, None, None, cwd=work)
@@ -181,6 +201,52 @@ def run_eli_bochs(guest, args="", modules=(), eli_opts=elirun.DEFAULT_ELI_OPTS, 
             shutil.rmtree(work, ignore_errors=True)
 
 
+def run_bare_bochs(guest, args="", devices=(), timeout=60, done=re.compile(r"^SUMMARY:"),
+                   log_path=None):
+    """The guest booted straight by GRUB on Bochs, no eli: returns (lines, seconds).
+
+    A bare guest ends in `cli; hlt` (no debug-exit device on Bochs), so the serial log is
+    watched and Bochs (this process's own child) is killed once a line matches `done`, or
+    at the timeout."""
+    BOCHS_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{guest}-bare-", dir=BOCHS_DIR))
+    serial = work / "serial.log"
+    start = time.monotonic()
+    lines = []
+    try:
+        image = elirun.guest_image(guest, "multiboot")
+        iso = build_iso(work, args, [], image)
+        (work / "bochsrc").write_text(bochsrc(iso, serial, devices, work))
+        (work / "rc").write_text("c\n")
+        argv = [bochs_binary(), "-q", "-f", str(work / "bochsrc"), "-rc", str(work / "rc")]
+        proc = subprocess.Popen(argv, cwd=work, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            while proc.poll() is None and time.monotonic() - start < timeout:
+                time.sleep(0.25)
+                if serial.exists():
+                    text = serial.read_bytes().decode("utf-8", errors="replace")
+                    lines = [line.rstrip("\r") for line in text.splitlines()]
+                    if any(done.search(line) for line in lines):
+                        break
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        if serial.exists():
+            text = serial.read_bytes().decode("utf-8", errors="replace")
+            lines = [line.rstrip("\r") for line in text.splitlines()]
+        if log_path:
+            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(log_path).write_text(f"# bochs-vmx bare: {guest} {args}\n" + "\n".join(lines)
+                                      + "\n")
+        return lines, time.monotonic() - start
+    finally:
+        if not os.environ.get("ELI_KEEP_BOCHS"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None):
     """tools/bochsrun.py: run one guest under eli on Bochs, printing its serial output."""
     import argparse
@@ -191,10 +257,11 @@ def main(argv=None):
     p.add_argument("--eli", default=elirun.DEFAULT_ELI_OPTS, help="eli's options")
     p.add_argument("--module", action="append", default=[], help="extra module (repeatable)")
     p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--device", action="append", default=[], help="extra Bochs device: e1000")
     p.add_argument("--log", help="also write the output to this file")
     o = p.parse_args(argv)
     run = run_eli_bochs(o.guest, " ".join(o.args), o.module, o.eli, o.boot, None, o.timeout,
-                        o.log, sys.stdout)
+                        o.log, sys.stdout, devices=o.device)
     if run.reason:
         print(f"bochsrun: {run.reason}", file=sys.stderr)
     print(f"bochsrun: status {elirun.describe_status(run.status)}, {run.duration:.1f}s",

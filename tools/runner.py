@@ -38,7 +38,7 @@ GUEST_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 FIELDS = {"guest", "boot", "args", "modules", "eli", "qemu", "timeout", "expect", "log",
           "nolog", "check", "bare", "bare_expect", "bare_log", "kernel", "groups", "image",
-          "window", "platforms", "bochs_args"}
+          "window", "platforms", "bochs_args", "bochs_devices"}
 PLATFORMS = ["qemu-svm", "bochs-vmx"]
 DEFAULT_PLATFORMS = ["qemu-svm"]
 PLATFORM_BACKEND = {"qemu-svm": "svm", "bochs-vmx": "vmx"}  # eli's result line `backend`
@@ -79,6 +79,7 @@ class Spec:
     window: list[re.Pattern] = field(default_factory=list)  # start and end line regexes
     platforms: list[str] = field(default_factory=lambda: list(DEFAULT_PLATFORMS))
     bochs_args: str | None = None  # the guest's command line on bochs-vmx (None: args)
+    bochs_devices: list[str] = field(default_factory=list)  # extra Bochs devices (e1000)
 
 
 def value_lines(text):
@@ -150,6 +151,12 @@ def parse_fields(spec, sec):
             spec.modules = one_line(raw).split()
         elif key == "groups":
             spec.groups = one_line(raw).split()
+        elif key == "bochs_devices":
+            spec.bochs_devices = one_line(raw).split()
+            bad = [d for d in spec.bochs_devices if d not in bochsrun.DEVICES]
+            if bad:
+                raise TableError(f"bochs_devices: {' '.join(bad)}: not one of "
+                                 f"{', '.join(bochsrun.DEVICES)}")
         elif key == "platforms":
             spec.platforms = one_line(raw).split()
             bad = [p for p in spec.platforms if p not in PLATFORMS]
@@ -202,6 +209,8 @@ def validate(spec, keys):
                          "no qemu=)")
     if spec.bochs_args is not None and "bochs-vmx" not in spec.platforms:
         raise TableError("bochs_args needs bochs-vmx in platforms")
+    if spec.bochs_devices and "bochs-vmx" not in spec.platforms:
+        raise TableError("bochs_devices needs bochs-vmx in platforms")
 
 
 def parse_spec(name, sec):
@@ -533,7 +542,7 @@ def run_job(job, log_dir):
         s = job.spec
         args = s.bochs_args if s.bochs_args is not None else s.args
         run = bochsrun.run_eli_bochs(s.guest, args, s.modules, s.eli, s.boot, s.image,
-                                     job.timeout, log_path)
+                                     job.timeout, log_path, devices=s.bochs_devices)
     else:
         run = elirun.run_command(job.argv, job.timeout, log_path)
     return Outcome(job, judge(job, run), run.duration, run.lines)

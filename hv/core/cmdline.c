@@ -24,6 +24,7 @@ static const struct option options[] = {
     { "assign", OPT_BDF, offsetof(struct config, assign), 0, 0 },
     { "quiet", OPT_FLAG, offsetof(struct config, quiet), 0, 0 },
     { "unsafe-no-iommu", OPT_FLAG, offsetof(struct config, unsafe_no_iommu), 0, 0 },
+    { "unsafe-dma-offset", OPT_FLAG, offsetof(struct config, unsafe_dma_offset), 0, 0 },
     { "keep-timer", OPT_FLAG, offsetof(struct config, keep_timer), 0, 0 },
     { "bochs-shutdown", OPT_FLAG, offsetof(struct config, bochs_shutdown), 0, 0 },
     { "kvm-signature", OPT_FLAG, offsetof(struct config, kvm_signature), 0, 0 },

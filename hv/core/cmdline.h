@@ -18,6 +18,7 @@ struct config {
     enum eli_mode mode;          /* interrupt delivery: baseline, eli-delivery, eli */
     bool quiet;                  /* fewer log lines */
     bool unsafe_no_iommu;        /* assign a device even without an IOMMU to confine it */
+    bool unsafe_dma_offset;      /* tell the guest dma_offset=: its RAM's host address */
     bool keep_timer;             /* never lend the APIC timer to the guest (docs/eli.md, 11) */
     bool bochs_shutdown;         /* also end the run through Bochs's shutdown port 0x8900 */
     bool kvm_signature;          /* CPUID says KVM, with no paravirtual features (docs/linux-guest.md) */

@@ -231,7 +231,7 @@ static void setup_pci(void)
         acpi_parse_mcfg(&acpi, mcfg, 4, &n);
     if (n ? pci_init_mcfg(mcfg, n) : pci_init(0, 0, 0))
         config_error("cannot reach PCI configuration space");
-    assign_iommu_probe(&acpi, config.unsafe_no_iommu);
+    assign_iommu_probe(&acpi, config.unsafe_no_iommu, config.unsafe_dma_offset);
     if (!config.assign[0]) {
         assign_bus_only(&guest);
         return;
@@ -295,6 +295,19 @@ static void load_guest(int mod, struct x86_start_state *st)
 
     struct mbguest mb = { .cmdline = module_args(m->string),
                           .reserved_top = img.kind == IMAGE_ELF64 ? START_RESERVED_BYTES : 0 };
+    /* unsafe-dma-offset (with unsafe-no-iommu, on a machine with no IOMMU: Bochs): nothing
+     * translates the device's DMA, whose addresses are host-physical, so eli tells the guest
+     * where its RAM is in host memory, as a platform with a bus-address offset would; a
+     * driver that adds dma_offset to the addresses it gives its device then works. The
+     * device can still reach all of host memory. */
+    static char dma_cmdline[1024];
+    if (config.unsafe_dma_offset) {
+        fmt_snprintf(dma_cmdline, sizeof(dma_cmdline), "%s dma_offset=0x%llx",
+                     mb.cmdline ? mb.cmdline : "", (unsigned long long)guest.ram_hpa);
+        mb.cmdline = dma_cmdline;
+        log_line("unsafe-dma-offset: the guest is told dma_offset=0x%llx (its RAM's host "
+                 "address): device DMA is not confined", (unsigned long long)guest.ram_hpa);
+    }
     for (size_t i = 0; i < bootinfo.nmods; i++) {
         if ((int)i == mod)
             continue;

@@ -1,5 +1,6 @@
 #include "dev/assign.h"
 #include "arch/x86/amd_iommu.h"
+#include "arch/x86/ioapic.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/x2apic.h"
 #include "core/console.h"
@@ -8,6 +9,7 @@
 #include "core/guest.h"
 #include "core/mmio.h"
 #include "core/vm.h"
+#include "dev/vioapic.h"
 #include "dev/vpci.h"
 #include <string.h>
 
@@ -39,6 +41,11 @@ struct assigned {
     int phys_vec[MAX_VECTORS]; /* per MSI/MSI-X index, 0: none */
     bool msi_live;             /* the guest enabled MSI */
     bool msi_ok;               /* and eli accepted its message */
+    /* A device with neither MSI nor MSI-X interrupts on its INTx line, through the IOAPIC
+     * (Bochs's e1000): eli owns the physical IOAPIC, the guest programs a virtual one. */
+    bool intx;
+    unsigned gsi;              /* the physical IOAPIC pin (the line the firmware set) */
+    struct vioapic vioapic;
 };
 
 static struct assigned dev;
@@ -50,6 +57,7 @@ static struct vpci *bus; /* set before the guest runs (assign_bus_only, assign_d
 static struct {
     bool iommu;
     bool unsafe_allowed;
+    bool dma_offset;    /* unsafe-dma-offset: the guest adds its RAM's host address */
     bool assigned;
 } confine;
 
@@ -265,9 +273,10 @@ void assign_bus_only(struct guest *g)
     register_ecam();
 }
 
-void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu)
+void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu, bool unsafe_dma_offset)
 {
     confine.unsafe_allowed = unsafe_no_iommu;
+    confine.dma_offset = unsafe_dma_offset;
     amd_iommu_probe(acpi);
 }
 
@@ -276,6 +285,11 @@ void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu)
 static int confine_device(struct guest *g, pci_bdf_t bdf, const char *name, char *err,
                           size_t errlen)
 {
+    if (amd_iommu_present() && confine.dma_offset) {
+        fmt_snprintf(err, errlen, "assign=%s: unsafe-dma-offset is for a machine without an "
+                     "IOMMU, and this one has one", name);
+        return -EINVAL;
+    }
     if (!amd_iommu_present()) {
         if (!confine.unsafe_allowed) {
             fmt_snprintf(err, errlen,
@@ -284,7 +298,8 @@ static int confine_device(struct guest *g, pci_bdf_t bdf, const char *name, char
             return -EPERM;
         }
         log_line("assign=%s: no IOMMU: UNSAFE (unsafe-no-iommu): the guest can program the "
-                 "device to DMA anywhere in host memory and to send any interrupt", name);
+                 "device to DMA anywhere in host memory and to send any interrupt%s", name,
+                 amd_iommu_present() ? "" : "; this machine has none: DMA isolation is not enforced");
         confine.assigned = true;
         return 0;
     }
@@ -326,6 +341,88 @@ static int probe_msix(struct assigned *a, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- INTx through the IOAPIC ----
+ * The physical IOAPIC (at its conventional 0xFEC00000: eli reads no MADT entry for it
+ * yet) is never mapped into the guest; the guest programs a virtual one (vioapic.c) and
+ * eli writes the physical entry of the device's pin from the guest's choice: the physical
+ * vector eli's vector map gives the guest's vector, fixed delivery to this CPU, level
+ * triggered (PCI INTx is a level, active-low line), the guest's polarity.
+ *
+ * Completion: the line stays asserted until the guest's handler clears the device's cause,
+ * so it must not fire again before the guest's EOI. A level-triggered entry sets Remote IRR
+ * when the local APIC accepts the interrupt and the IOAPIC sends nothing more from that pin
+ * until the EOI message for its vector clears it (82093AA datasheet 3.2.4); the local APIC
+ * broadcasts that EOI for a vector whose TMR bit is set, since eli leaves SVR bit 12
+ * (suppress EOI broadcast) clear (SDM vol. 3 10.8.5). In direct mode (eli) the guest's
+ * WRMSR 0x80B reaches the physical x2APIC without an exit and the broadcast completes the
+ * line. Under injection (baseline, eli-delivery) eli already holds the physical EOI back
+ * until the guest's virtual EOI (eli.c: a guest vector backed by a physical one is ended
+ * physically when the guest ends it), so the delayed EOI, rather than masking the entry,
+ * is what keeps the line from firing again before the guest served it: nothing to add. */
+
+static void vioapic_rte_changed(void *ctx, unsigned pin, union ioapic_rte g)
+{
+    struct assigned *a = ctx;
+    union ioapic_rte p = { .raw = IOAPIC_RTE_MASKED };
+    if (pin != a->gsi)
+        return;     /* no device of the guest's behind any other pin */
+    if (!g.mask) {
+        if ((g.delivery_mode != IOAPIC_DELIVERY_FIXED &&
+             g.delivery_mode != IOAPIC_DELIVERY_LOWEST) || g.vector < 16) {
+            log_line("guest IOAPIC pin %u: entry 0x%llx refused (not a fixed interrupt with a "
+                     "vector of 16 or more); the line stays masked", pin,
+                     (unsigned long long)g.raw);
+        } else {
+            int v = eli_assign_vector(&a->guest->eli, (uint8_t)g.vector);
+            if (v < 0) {
+                log_line("no physical vector free for guest vector 0x%x", (unsigned)g.vector);
+            } else {
+                trap_set_irq_handler((uint8_t)v, on_assigned_irq);
+                p.raw = 0;
+                p.vector = (uint8_t)v;
+                p.delivery_mode = IOAPIC_DELIVERY_FIXED;
+                p.polarity = g.polarity;
+                p.trigger_mode = 1;
+                p.destination = x2apic_id() & 0xFFu;
+            }
+        }
+    }
+    ioapic_write_rte(a->gsi, p);
+}
+
+static int vioapic_mmio_read(void *ctx, uint64_t off, unsigned size, uint64_t *val)
+{
+    return vioapic_read(&((struct assigned *)ctx)->vioapic, off, size, val);
+}
+
+static int vioapic_mmio_write(void *ctx, uint64_t off, unsigned size, uint64_t val)
+{
+    return vioapic_write(&((struct assigned *)ctx)->vioapic, off, size, val);
+}
+
+static int probe_intx(struct assigned *a, const char *name, char *err, size_t errlen)
+{
+    unsigned pin = pci_cfg_read(a->bdf, PCI_INTERRUPT_PIN, 1) & 0xFFu;
+    unsigned line = pci_cfg_read(a->bdf, PCI_INTERRUPT_LINE, 1) & 0xFFu;
+    ioapic_init(IOAPIC_DEFAULT_BASE);
+    unsigned pins = ioapic_pins();
+    if (!pin || pin > 4 || line >= pins || line >= IOAPIC_PINS) {
+        fmt_snprintf(err, errlen, "assign=%s: the device has neither MSI nor MSI-X, and no INTx "
+                     "line on an IOAPIC pin (pin %u, line %u, %u IOAPIC pins)", name, pin, line,
+                     pins);
+        return -EOPNOTSUPP;
+    }
+    if (x2apic_id() > 0xFFu) {
+        fmt_snprintf(err, errlen, "assign=%s: APIC ID %u is out of the IOAPIC's reach", name,
+                     x2apic_id());
+        return -EOPNOTSUPP;
+    }
+    a->intx = true;
+    a->gsi = line;
+    ioapic_write_rte(line, (union ioapic_rte){ .raw = IOAPIC_RTE_MASKED });
+    return 0;
+}
+
 int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen)
 {
     struct assigned *a = &dev;
@@ -351,10 +448,8 @@ int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen)
             pci_msi_enable(bdf, a->msi_cap, false);
         rc = probe_msix(a, err, errlen);
     }
-    if (!rc && !a->msi_cap && !a->msix_cap) {
-        fmt_snprintf(err, errlen, "assign=%s: the device has neither MSI nor MSI-X", name);
-        rc = -EOPNOTSUPP;
-    }
+    if (!rc && !a->msi_cap && !a->msix_cap)
+        rc = probe_intx(a, name, err, errlen);
     const struct vpci_ops ops = { phys_cfg_read, phys_command, bar_map, irq_enable, msi_update,
                                   pba_read, a };
     if (!rc && (rc = vpci_dev_init(&a->vdev, ASSIGN_GUEST_SLOT, &ops, a->bars)) != 0)
@@ -364,6 +459,22 @@ int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen)
     vpci_init(&a->vpci, &a->vdev);
     bus = &a->vpci;
     register_ecam();
+    if (a->intx) {
+        /* the guest routes the line by the interrupt line register, as firmware set it */
+        a->vdev.int_line = (uint8_t)a->gsi;
+        vioapic_init(&a->vioapic, vioapic_rte_changed, a);
+        rc = mmio_register(IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, vioapic_mmio_read,
+                           vioapic_mmio_write, a, "ioapic");
+        if (rc) {
+            fmt_snprintf(err, errlen, "assign=%s: cannot emulate the guest's IOAPIC (%d)", name, rc);
+            return rc;
+        }
+        log_line("assigned %s (%04x:%04x) to the guest as 00:%02x.0; INTx on IOAPIC pin %u "
+                 "(eli owns the IOAPIC; the guest's is virtual at 0x%llx)", name,
+                 a->vdev.id & 0xFFFF, a->vdev.id >> 16, ASSIGN_GUEST_SLOT, a->gsi,
+                 (unsigned long long)IOAPIC_DEFAULT_BASE);
+        return 0;
+    }
     log_line("assigned %s (%04x:%04x) to the guest as 00:%02x.0; MSI %s, MSI-X %u vector(s)", name,
              a->vdev.id & 0xFFFF, a->vdev.id >> 16, ASSIGN_GUEST_SLOT, a->msi_cap ? "yes" : "no",
              a->msix_cap ? a->msix.nvec : 0);

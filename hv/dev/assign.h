@@ -18,8 +18,9 @@ struct guest;
 struct acpi;
 
 /* Looks for the IOMMU (logging what it found) and records whether a device may be
- * assigned without one (option unsafe-no-iommu). Call before assign_device. */
-void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu);
+ * assigned without one (option unsafe-no-iommu), and whether the guest was told its RAM's
+ * host address (unsafe-dma-offset, refused where an IOMMU is). Call before assign_device. */
+void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu, bool unsafe_dma_offset);
 
 /* Takes the function at bdf for the guest: first confines its DMA to the guest's RAM
  * and its interrupts to the entries eli writes through the IOMMU; without an IOMMU,

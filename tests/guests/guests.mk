@@ -16,7 +16,8 @@ NM      ?= nm
 
 GUEST_NAMES := boot_exit cpuid_msr uart_console triple_fault oob_access eli_memory spin \
 	demo modules edu_irq edu_timer edu_late_eoi eli_idt xapic edu_dma nic \
-	hostile_cpu hostile_irq hostile_idt hostile_apic hostile_msi hostile_ops
+	hostile_cpu hostile_irq hostile_idt hostile_apic hostile_msi hostile_ops \
+	intx_nic
 
 GUEST_SRC := tests/guests
 GUEST_OUT := $(BUILD)/guests

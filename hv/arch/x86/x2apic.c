@@ -30,6 +30,9 @@ int x2apic_init(void)
     wrmsr(X2APIC_LVT_LINT0, APIC_LVT_MASKED);
     wrmsr(X2APIC_LVT_LINT1, APIC_LVT_MASKED);
     wrmsr(X2APIC_LVT_ERROR, VEC_ELI_ERROR);
+    /* SVR bit 12 (suppress EOI broadcast) stays clear: an EOI for a level-triggered vector
+     * is broadcast to the IOAPICs and clears their Remote IRR (SDM vol. 3 10.8.5), which
+     * completes an assigned device's INTx line (assign.c) */
     wrmsr(X2APIC_SVR, APIC_SVR_ENABLE | VEC_ELI_SPURIOUS);
     return 0;
 }
