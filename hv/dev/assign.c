@@ -1,4 +1,5 @@
 #include "dev/assign.h"
+#include "arch/x86/acpi.h"
 #include "arch/x86/amd_iommu.h"
 #include "arch/x86/ioapic.h"
 #include "arch/x86/trap.h"
@@ -44,7 +45,8 @@ struct assigned {
     /* A device with neither MSI nor MSI-X interrupts on its INTx line, through the IOAPIC
      * (Bochs's e1000): eli owns the physical IOAPIC, the guest programs a virtual one. */
     bool intx;
-    unsigned gsi;              /* the physical IOAPIC pin (the line the firmware set) */
+    unsigned gsi;              /* the line the firmware set: the guest's IOAPIC pin */
+    unsigned phys_pin;         /* that GSI's pin on the physical IOAPIC that holds it */
     struct vioapic vioapic;
 };
 
@@ -58,6 +60,7 @@ static struct {
     bool iommu;
     bool unsafe_allowed;
     bool dma_offset;    /* unsafe-dma-offset: the guest adds its RAM's host address */
+    const struct acpi *acpi; /* the firmware's tables (MADT: where the IOAPIC is), or NULL */
     bool assigned;
 } confine;
 
@@ -277,6 +280,7 @@ void assign_iommu_probe(const struct acpi *acpi, bool unsafe_no_iommu, bool unsa
 {
     confine.unsafe_allowed = unsafe_no_iommu;
     confine.dma_offset = unsafe_dma_offset;
+    confine.acpi = acpi;
     amd_iommu_probe(acpi);
 }
 
@@ -342,8 +346,8 @@ static int probe_msix(struct assigned *a, char *err, size_t errlen)
 }
 
 /* ---- INTx through the IOAPIC ----
- * The physical IOAPIC (at its conventional 0xFEC00000: eli reads no MADT entry for it
- * yet) is never mapped into the guest; the guest programs a virtual one (vioapic.c) and
+ * The physical IOAPIC (the MADT's that holds the line's GSI, else the PC's at 0xFEC00000)
+ * is never mapped into the guest; the guest programs a virtual one (vioapic.c) and
  * eli writes the physical entry of the device's pin from the guest's choice: the physical
  * vector eli's vector map gives the guest's vector, fixed delivery to this CPU, level
  * triggered (PCI INTx is a level, active-low line), the guest's polarity.
@@ -387,7 +391,7 @@ static void vioapic_rte_changed(void *ctx, unsigned pin, union ioapic_rte g)
             }
         }
     }
-    ioapic_write_rte(a->gsi, p);
+    ioapic_write_rte(a->phys_pin, p);
 }
 
 static int vioapic_mmio_read(void *ctx, uint64_t off, unsigned size, uint64_t *val)
@@ -404,12 +408,23 @@ static int probe_intx(struct assigned *a, const char *name, char *err, size_t er
 {
     unsigned pin = pci_cfg_read(a->bdf, PCI_INTERRUPT_PIN, 1) & 0xFFu;
     unsigned line = pci_cfg_read(a->bdf, PCI_INTERRUPT_LINE, 1) & 0xFFu;
-    ioapic_init(IOAPIC_DEFAULT_BASE);
+    uint64_t base = IOAPIC_DEFAULT_BASE;
+    uint32_t gsi_base = 0;
+    int rc = confine.acpi ? acpi_find_ioapic(confine.acpi, line, &base, &gsi_base) : -ENOENT;
+    if (rc == -ENOENT) {
+        log_line("assign=%s: no I/O APIC in the MADT for GSI %u: using the PC's at 0x%llx", name,
+                 line, (unsigned long long)IOAPIC_DEFAULT_BASE);
+    } else if (rc) {
+        fmt_snprintf(err, errlen, "assign=%s: the MADT's I/O APIC entries are corrupt (%d)", name,
+                     rc);
+        return rc;
+    }
+    ioapic_init(base);
     unsigned pins = ioapic_pins();
-    if (!pin || pin > 4 || line >= pins || line >= IOAPIC_PINS) {
+    if (!pin || pin > 4 || line - gsi_base >= pins || line >= IOAPIC_PINS) {
         fmt_snprintf(err, errlen, "assign=%s: the device has neither MSI nor MSI-X, and no INTx "
-                     "line on an IOAPIC pin (pin %u, line %u, %u IOAPIC pins)", name, pin, line,
-                     pins);
+                     "line on an IOAPIC pin (pin %u, line %u, %u pins from GSI %u)", name, pin,
+                     line, pins, (unsigned)gsi_base);
         return -EOPNOTSUPP;
     }
     if (x2apic_id() > 0xFFu) {
@@ -419,7 +434,8 @@ static int probe_intx(struct assigned *a, const char *name, char *err, size_t er
     }
     a->intx = true;
     a->gsi = line;
-    ioapic_write_rte(line, (union ioapic_rte){ .raw = IOAPIC_RTE_MASKED });
+    a->phys_pin = line - gsi_base;
+    ioapic_write_rte(a->phys_pin, (union ioapic_rte){ .raw = IOAPIC_RTE_MASKED });
     return 0;
 }
 
@@ -470,8 +486,8 @@ int assign_device(struct guest *g, pci_bdf_t bdf, char *err, size_t errlen)
             return rc;
         }
         log_line("assigned %s (%04x:%04x) to the guest as 00:%02x.0; INTx on IOAPIC pin %u "
-                 "(eli owns the IOAPIC; the guest's is virtual at 0x%llx)", name,
-                 a->vdev.id & 0xFFFF, a->vdev.id >> 16, ASSIGN_GUEST_SLOT, a->gsi,
+                 "(GSI %u; eli owns the IOAPIC; the guest's is virtual at 0x%llx)", name,
+                 a->vdev.id & 0xFFFF, a->vdev.id >> 16, ASSIGN_GUEST_SLOT, a->phys_pin, a->gsi,
                  (unsigned long long)IOAPIC_DEFAULT_BASE);
         return 0;
     }

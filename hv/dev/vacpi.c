@@ -75,10 +75,10 @@ uint64_t vacpi_build(const struct gmem *g, uint64_t gpa, uint64_t ecam_base, uin
     memcpy(&fadt.hypervisor_vendor_identity, "eli\0\0\0\0\0", 8);
     put(g, fadt_at, &fadt);
 
-    struct acpi_madt madt = { 0 };
-    header(&madt.h, "APIC", sizeof(madt), 5);
-    madt.lapic_address = LAPIC_ADDRESS;
-    madt.lapic = (struct acpi_madt_lapic){ 0, sizeof(madt.lapic), 0, 0, 1 };
+    struct vacpi_madt madt = { 0 };
+    header(&madt.m.h, "APIC", sizeof(madt), 5);
+    madt.m.lapic_address = LAPIC_ADDRESS;
+    madt.lapic = (struct acpi_madt_lapic){ ACPI_MADT_LAPIC, sizeof(madt.lapic), 0, 0, 1 };
     put(g, madt_at, &madt);
 
     struct acpi_mcfg_one mcfg = { 0 };

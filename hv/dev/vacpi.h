@@ -31,19 +31,12 @@ _Static_assert(offsetof(struct acpi_fadt, x_dsdt) == 140, "FADT X_DSDT");
 _Static_assert(offsetof(struct acpi_fadt, iapc_boot_arch) == 109, "FADT IAPC_BOOT_ARCH");
 #define FADT_HW_REDUCED_ACPI (1u << 20)
 
-struct acpi_madt_lapic {
-    uint8_t type, length;       /* 0, 8 */
-    uint8_t processor_uid, apic_id;
-    uint32_t flags;             /* bit 0: enabled */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_lapic) == 8, "MADT processor local APIC (5.2.12.2)");
-
-struct acpi_madt {
-    struct acpi_header h;
-    uint32_t lapic_address;
-    uint32_t flags;             /* bit 0 PCAT_COMPAT: no 8259s here */
+/* The guest's MADT: one local APIC; flags 0 (no PCAT_COMPAT: no 8259s here). */
+struct vacpi_madt {
+    struct acpi_madt m;
     struct acpi_madt_lapic lapic;
 } __attribute__((packed));
+_Static_assert(sizeof(struct vacpi_madt) == 52, "the guest's MADT");
 
 struct acpi_mcfg_one {
     struct acpi_mcfg mcfg;

@@ -1,5 +1,5 @@
 /* Host unit tests of hv/arch/x86/acpi.c: finding the RSDP, walking the RSDT or
- * XSDT, and parsing MCFG, over a fake physical memory: the first MiB (BIOS data
+ * XSDT, and parsing MCFG and the MADT's I/O APICs, over a fake physical memory: the first MiB (BIOS data
  * area, EBDA, BIOS area, tables) and a window above 4 GiB. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -416,6 +416,94 @@ static void test_mcfg_absent(void **state)
     assert_int_equal(n, 0);
 }
 
+/* A MADT at TABLES_PA + 0x200 with the given entry bytes, listed in the RSDT after FACP
+ * and MCFG. */
+static void put_madt(const uint8_t *entries, size_t len)
+{
+    uint8_t body[8 + 64];
+    memset(body, 0, 8);
+    memcpy(body + 8, entries, len);
+    put_table(TABLES_PA + 0x200, "APIC", body, 8 + len);
+    uint32_t rsdt[] = { TABLES_PA, TABLES_PA + 0x100, TABLES_PA + 0x200 };
+    put_rsdt(RSDT_PA, rsdt, 3);
+}
+
+#define LAPIC_ENTRY 0, 8, 0, 0, 1, 0, 0, 0
+#define IOAPIC_ENTRY(id, addr, gsi)                                                           \
+    1, 12, id, 0, (addr) & 0xFF, (addr) >> 8 & 0xFF, (addr) >> 16 & 0xFF, (addr) >> 24 & 0xFF, \
+        (gsi) & 0xFF, (gsi) >> 8 & 0xFF, 0, 0
+
+static void test_ioapic_found(void **state)
+{
+    (void)state;
+    const uint8_t e[] = { LAPIC_ENTRY, IOAPIC_ENTRY(2, 0xFEC00000u, 0) };
+    put_madt(e, sizeof(e));
+    struct acpi a;
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    uint64_t addr = 0;
+    uint32_t base = 99;
+    assert_int_equal(acpi_find_ioapic(&a, 11, &addr, &base), 0);
+    assert_int_equal(addr, 0xFEC00000u);
+    assert_int_equal(base, 0);
+}
+
+static void test_ioapic_the_one_holding_the_gsi(void **state)
+{
+    (void)state;
+    /* the second one's GSIs start at 24; listed first, to show order does not matter */
+    const uint8_t e[] = { IOAPIC_ENTRY(3, 0xFEC01000u, 24), LAPIC_ENTRY,
+                          IOAPIC_ENTRY(2, 0xFEC00000u, 0) };
+    put_madt(e, sizeof(e));
+    struct acpi a;
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    uint64_t addr;
+    uint32_t base;
+    assert_int_equal(acpi_find_ioapic(&a, 30, &addr, &base), 0);
+    assert_int_equal(addr, 0xFEC01000u);
+    assert_int_equal(base, 24);
+    assert_int_equal(acpi_find_ioapic(&a, 5, &addr, &base), 0);
+    assert_int_equal(addr, 0xFEC00000u);
+    assert_int_equal(base, 0);
+}
+
+static void test_ioapic_absent(void **state)
+{
+    (void)state;
+    struct acpi a;
+    uint64_t addr;
+    uint32_t base;
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    assert_int_equal(acpi_find_ioapic(&a, 0, &addr, &base), -ENOENT);   /* no MADT */
+    const uint8_t lapic_only[] = { LAPIC_ENTRY };
+    put_madt(lapic_only, sizeof(lapic_only));
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    assert_int_equal(acpi_find_ioapic(&a, 0, &addr, &base), -ENOENT);
+    const uint8_t above[] = { IOAPIC_ENTRY(2, 0xFEC00000u, 24) };
+    put_madt(above, sizeof(above));
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    assert_int_equal(acpi_find_ioapic(&a, 23, &addr, &base), -ENOENT);
+}
+
+static void test_ioapic_corrupt_entries(void **state)
+{
+    (void)state;
+    struct acpi a;
+    uint64_t addr;
+    uint32_t base;
+    const uint8_t zero_length[] = { 0, 0, 0, 0 };       /* would never end */
+    put_madt(zero_length, sizeof(zero_length));
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    assert_int_equal(acpi_find_ioapic(&a, 0, &addr, &base), -EINVAL);
+    const uint8_t past_end[] = { 1, 12, 2, 0, 0, 0 };   /* 12 bytes claimed, 6 there */
+    put_madt(past_end, sizeof(past_end));
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    assert_int_equal(acpi_find_ioapic(&a, 0, &addr, &base), -EINVAL);
+    const uint8_t short_ioapic[] = { 1, 8, 2, 0, 0, 0, 0xC0, 0xFE };
+    put_madt(short_ioapic, sizeof(short_ioapic));
+    assert_int_equal(acpi_init(&a, reader, &low), 0);
+    assert_int_equal(acpi_find_ioapic(&a, 0, &addr, &base), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +527,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mcfg_bad_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mcfg_bad_checksum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mcfg_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ioapic_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ioapic_the_one_holding_the_gsi, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ioapic_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ioapic_corrupt_entries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,14 +106,14 @@ static void test_fadt(void **state)
 static void test_madt(void **state)
 {
     (void)state;
-    const struct acpi_madt *m = (const void *)built_table("APIC");
-    assert_int_equal(m->lapic_address, 0xFEE00000u);
-    assert_int_equal(m->flags, 0);
+    const struct vacpi_madt *m = (const void *)built_table("APIC");
+    assert_int_equal(m->m.lapic_address, 0xFEE00000u);
+    assert_int_equal(m->m.flags, 0);
     assert_int_equal(m->lapic.type, 0);
     assert_int_equal(m->lapic.length, 8);
     assert_int_equal(m->lapic.apic_id, 0);
     assert_int_equal(m->lapic.flags, 1);
-    assert_int_equal(m->h.length, sizeof(*m));
+    assert_int_equal(m->m.h.length, sizeof(*m));
 }
 
 /* MCFG names eli's ECAM window: segment 0, one bus per MiB. */

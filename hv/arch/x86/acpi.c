@@ -1,6 +1,7 @@
 #include "arch/x86/acpi.h"
 #include "core/errno.h"
 #include <string.h>
+#include <stdbool.h>
 
 uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -178,4 +179,34 @@ int acpi_parse_mcfg(const struct acpi *a, struct mcfg_entry *out, size_t max, si
     }
     *n = count;
     return 0;
+}
+
+int acpi_find_ioapic(const struct acpi *a, uint32_t gsi, uint64_t *address, uint32_t *gsi_base)
+{
+    const struct acpi_header *h;
+    int rc = acpi_find_table(a, "APIC", 0, &h, NULL);
+    if (rc)
+        return rc;
+    if (h->length < sizeof(struct acpi_madt))
+        return -EINVAL;
+    const uint8_t *p = (const uint8_t *)h + sizeof(struct acpi_madt);
+    const uint8_t *end = (const uint8_t *)h + h->length;
+    bool found = false;
+    for (; p < end; p += p[1]) {
+        /* every entry starts with its type and length; a length under 2 would never end */
+        if (end - p < 2 || p[1] < 2 || p[1] > end - p)
+            return -EINVAL;
+        if (p[0] != ACPI_MADT_IOAPIC)
+            continue;
+        if (p[1] < sizeof(struct acpi_madt_ioapic))
+            return -EINVAL;
+        struct acpi_madt_ioapic e;
+        memcpy(&e, p, sizeof(e));
+        if (e.gsi_base > gsi || (found && e.gsi_base <= *gsi_base))
+            continue;
+        *address = e.address;
+        *gsi_base = e.gsi_base;
+        found = true;
+    }
+    return found ? 0 : -ENOENT;
 }

@@ -59,6 +59,35 @@ struct acpi_mcfg_alloc {
 _Static_assert(sizeof(struct acpi_mcfg_alloc) == 16, "MCFG allocation");
 _Static_assert(offsetof(struct acpi_mcfg_alloc, start_bus) == 10, "MCFG start bus");
 
+/* MADT ("APIC"): the fixed part, then entries of {type, length, ...} (ACPI 6.5, 5.2.12) */
+struct acpi_madt {
+    struct acpi_header h;
+    uint32_t lapic_address;
+    uint32_t flags;             /* bit 0 PCAT_COMPAT: 8259s present too */
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_madt) == 44, "MADT fixed part");
+
+#define ACPI_MADT_LAPIC 0u
+/* Processor local APIC structure (ACPI 6.5, 5.2.12.2) */
+struct acpi_madt_lapic {
+    uint8_t type, length;       /* 0, 8 */
+    uint8_t processor_uid, apic_id;
+    uint32_t flags;             /* bit 0: enabled */
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_madt_lapic) == 8, "MADT processor local APIC");
+
+#define ACPI_MADT_IOAPIC 1u
+/* I/O APIC structure (ACPI 6.5, 5.2.12.3) */
+struct acpi_madt_ioapic {
+    uint8_t type, length;
+    uint8_t ioapic_id;
+    uint8_t reserved;
+    uint32_t address;
+    uint32_t gsi_base;     /* the GSI of its pin 0 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT I/O APIC entry");
+_Static_assert(offsetof(struct acpi_madt_ioapic, gsi_base) == 8, "MADT I/O APIC GSI base");
+
 /* Where the RSDP is searched on a PC (ACPI 6.5, 5.2.5.1) */
 #define ACPI_BDA_EBDA_SEGMENT 0x40Eu  /* 16-bit real-mode segment of the EBDA */
 #define ACPI_EBDA_SEARCH_LEN 1024u
@@ -105,6 +134,11 @@ int acpi_find_table(const struct acpi *a, const char *sig, unsigned index,
 /* The ECAM ranges MCFG lists, at most `max` of them into out[]; *n is the count.
  * Returns 0, -ENOENT (no MCFG), -EINVAL (corrupt table or entry) or -E2BIG. */
 int acpi_parse_mcfg(const struct acpi *a, struct mcfg_entry *out, size_t max, size_t *n);
+
+/* The I/O APIC MADT lists with the highest GSI base not above `gsi`, the one whose pins
+ * should hold it: its address and GSI base. Returns 0, -ENOENT (no MADT, or no I/O APIC
+ * at or below gsi) or -EINVAL (corrupt table or entry). */
+int acpi_find_ioapic(const struct acpi *a, uint32_t gsi, uint64_t *address, uint32_t *gsi_base);
 
 /* 0 when the `len` bytes at p sum to 0 modulo 256, as ACPI checksums require. */
 uint8_t acpi_checksum(const void *p, size_t len);
