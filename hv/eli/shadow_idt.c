@@ -10,6 +10,36 @@ void shadow_window_of(uint64_t idt_base_gpa, struct shadow_window *w)
     w->npages = w->offset + IDT_FULL_LIMIT + 1 > PAGE ? 2 : 1;
 }
 
+uint64_t shadow_window_locate(uint64_t idt_base, const struct gmem *mem, shadow_translate_fn tr,
+                              void *ctx, struct shadow_window *w)
+{
+    uint64_t gpa, last;
+    if (tr(ctx, idt_base, &gpa))
+        return ~0ull;
+    shadow_window_of(gpa, w);
+    if (w->npages == 2 && (tr(ctx, idt_base + IDT_FULL_LIMIT, &last) ||
+                           (last & ~(uint64_t)(PAGE - 1)) != w->first_page_gpa + PAGE))
+        return ~0ull;
+    if (!gmem_ptr(mem, w->first_page_gpa, (uint64_t)w->npages * PAGE))
+        return ~0ull;
+    return gpa;
+}
+
+int shadow_window_map(const struct shadow_window *w, bool shadow, uint64_t shadow_hpa,
+                      uint64_t ram_hpa, shadow_map_fn map, void *ctx, uint64_t *bad_gpa)
+{
+    for (unsigned i = 0; i < w->npages; i++) {
+        uint64_t gpa = w->first_page_gpa + (uint64_t)i * PAGE;
+        uint64_t hpa = shadow ? shadow_hpa + (uint64_t)i * PAGE : ram_hpa + gpa;
+        int rc = map(ctx, gpa, hpa, !shadow);
+        if (rc) {
+            *bad_gpa = gpa;
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int idt_gate_present(const uint8_t *gate)
 {
     return (gate[5] & 0x80) != 0;

@@ -9,7 +9,9 @@
  * the shadow, finds it unchanged but for those few. Pure, host-testable. */
 #ifndef ELI_ELI_SHADOW_IDT_H
 #define ELI_ELI_SHADOW_IDT_H
+#include "core/gmem.h"
 #include "eli/vecmap.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +28,22 @@ struct shadow_window {
 };
 
 void shadow_window_of(uint64_t idt_base_gpa, struct shadow_window *w);
+
+/* Translates guest-virtual gva to guest-physical through the guest's page tables (0 on
+ * success), and maps one guest-physical page to hpa in the nested page tables, writable
+ * or read-only (0 on success): the backend's, so that the window logic below is shared. */
+typedef int (*shadow_translate_fn)(void *ctx, uint64_t gva, uint64_t *gpa);
+typedef int (*shadow_map_fn)(void *ctx, uint64_t gpa, uint64_t hpa, bool writable);
+
+/* The guest-physical address of the IDT at guest-virtual idt_base, its window in *w;
+ * ~0 when the pages under it are not guest RAM or, when there are two, not adjacent. */
+uint64_t shadow_window_locate(uint64_t idt_base, const struct gmem *mem, shadow_translate_fn tr,
+                              void *ctx, struct shadow_window *w);
+
+/* Puts the shadow pages (read-only) or the guest's own RAM pages (writable) under the
+ * window's guest-physical pages. Returns 0, or the map's error with *bad_gpa its page. */
+int shadow_window_map(const struct shadow_window *w, bool shadow, uint64_t shadow_hpa,
+                      uint64_t ram_hpa, shadow_map_fn map, void *ctx, uint64_t *bad_gpa);
 
 /* Fills `shadow` (w->npages pages) from the guest's pages `guest_pages` (same
  * layout): a copy of them with the IDT region rewritten as above (guest_limit as

@@ -358,6 +358,90 @@ static void test_gate_present(void **state)
     assert_false(idt_gate_present(gate));
 }
 
+/* A fake guest: virtual page n maps to the physical page page_of[n] (~0: unmapped). */
+static uint64_t page_of[4];
+
+static int fake_translate(void *ctx, uint64_t gva, uint64_t *gpa)
+{
+    assert_ptr_equal(ctx, page_of);
+    uint64_t p = gva / 4096 < 4 ? page_of[gva / 4096] : ~0ull;
+    if (p == ~0ull)
+        return -1;
+    *gpa = p * 4096 + gva % 4096;
+    return 0;
+}
+
+static void test_locate_one_page(void **state)
+{
+    (void)state;
+    struct gmem mem = { NULL, 16 * 4096 };
+    page_of[0] = 3;
+    struct shadow_window w;
+    assert_int_equal(shadow_window_locate(0, &mem, fake_translate, page_of, &w), 3 * 4096);
+    assert_int_equal(w.first_page_gpa, 3 * 4096);
+    assert_int_equal(w.npages, 1);
+}
+
+/* An IDT across two pages needs them adjacent in guest-physical memory, and in RAM. */
+static void test_locate_two_pages(void **state)
+{
+    (void)state;
+    struct gmem mem = { NULL, 16 * 4096 };
+    struct shadow_window w;
+    page_of[1] = 5;
+    page_of[2] = 6;
+    assert_int_equal(shadow_window_locate(4096 + 0x800, &mem, fake_translate, page_of, &w),
+                     5 * 4096 + 0x800);
+    assert_int_equal(w.npages, 2);
+    page_of[2] = 9;                     /* not adjacent */
+    assert_int_equal(shadow_window_locate(4096 + 0x800, &mem, fake_translate, page_of, &w), ~0ull);
+    page_of[2] = ~0ull;                 /* second page unmapped */
+    assert_int_equal(shadow_window_locate(4096 + 0x800, &mem, fake_translate, page_of, &w), ~0ull);
+    page_of[1] = 15;                    /* 15 and 16: the second is past RAM */
+    page_of[2] = 16;
+    assert_int_equal(shadow_window_locate(4096 + 0x800, &mem, fake_translate, page_of, &w), ~0ull);
+    page_of[0] = ~0ull;                 /* first page unmapped */
+    assert_int_equal(shadow_window_locate(0x10, &mem, fake_translate, page_of, &w), ~0ull);
+}
+
+static uint64_t mapped_gpa[4], mapped_hpa[4];
+static bool mapped_rw[4];
+static unsigned nmapped, fail_at = 99;
+
+static int fake_map(void *ctx, uint64_t gpa, uint64_t hpa, bool writable)
+{
+    assert_null(ctx);
+    if (nmapped == fail_at)
+        return -5;
+    mapped_gpa[nmapped] = gpa;
+    mapped_hpa[nmapped] = hpa;
+    mapped_rw[nmapped++] = writable;
+    return 0;
+}
+
+static void test_window_map(void **state)
+{
+    (void)state;
+    struct shadow_window w = { 0x5000, 2, 0x800 };
+    uint64_t bad = 0;
+    nmapped = 0;
+    assert_int_equal(shadow_window_map(&w, true, 0x100000, 0x200000, fake_map, NULL, &bad), 0);
+    assert_int_equal(nmapped, 2);
+    assert_int_equal(mapped_gpa[1], 0x6000);
+    assert_int_equal(mapped_hpa[0], 0x100000);   /* the shadow, read-only */
+    assert_int_equal(mapped_hpa[1], 0x101000);
+    assert_false(mapped_rw[0]);
+    nmapped = 0;
+    assert_int_equal(shadow_window_map(&w, false, 0x100000, 0x200000, fake_map, NULL, &bad), 0);
+    assert_int_equal(mapped_hpa[1], 0x206000);   /* the guest's own RAM, writable */
+    assert_true(mapped_rw[1]);
+    nmapped = 0;
+    fail_at = 1;
+    assert_int_equal(shadow_window_map(&w, true, 0x100000, 0x200000, fake_map, NULL, &bad), -5);
+    assert_int_equal(bad, 0x6000);
+    fail_at = 99;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +454,9 @@ int main(void)
         cmocka_unit_test(test_build_two_pages),
         cmocka_unit_test(test_build_one_page_bounds_and_rebuild),
         cmocka_unit_test(test_gate_present),
+        cmocka_unit_test(test_locate_one_page),
+        cmocka_unit_test(test_locate_two_pages),
+        cmocka_unit_test(test_window_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

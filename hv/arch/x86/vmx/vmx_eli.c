@@ -43,16 +43,22 @@ void vmx_eli_init(struct vmx_vcpu *v)
     v->eoi_passthrough = false;
 }
 
-/* Puts the shadow pages (read-only) or the guest's own pages (writable) under the
- * guest-physical pages of its IDT. */
+static int map_page(void *ctx, uint64_t gpa, uint64_t hpa, bool writable)
+{
+    return vmx_ept_map_page(ctx, gpa, hpa, writable);
+}
+
+static int translate(void *ctx, uint64_t gva, uint64_t *gpa)
+{
+    return vmx_translate(ctx, gva, gpa);
+}
+
+/* The shadow pages (read-only) or the guest's own (writable) under its IDT's pages. */
 static void map_window(struct vmx_vcpu *v, bool shadow)
 {
-    for (unsigned i = 0; i < v->window.npages; i++) {
-        uint64_t gpa = v->window.first_page_gpa + i * PAGE;
-        uint64_t hpa = shadow ? v->shadow_hpa + i * PAGE : v->guest->ram_hpa + gpa;
-        if (vmx_ept_map_page(v, gpa, hpa, !shadow))
-            panic("cannot remap the guest's IDT page 0x%llx", (unsigned long long)gpa);
-    }
+    uint64_t bad;
+    if (shadow_window_map(&v->window, shadow, v->shadow_hpa, v->guest->ram_hpa, map_page, v, &bad))
+        panic("cannot remap the guest's IDT page 0x%llx", (unsigned long long)bad);
     v->shadow_mapped = shadow;
 }
 
@@ -64,28 +70,13 @@ static void rebuild_shadow(struct vmx_vcpu *v)
     eli_on_shadow_built(&v->guest->eli);
 }
 
-/* The pages under the IDT must be guest RAM and, when there are two, adjacent. */
-static uint64_t idt_gpa(struct vmx_vcpu *v, struct shadow_window *w)
-{
-    uint64_t gpa, last;
-    if (vmx_translate(v, v->idtr_base, &gpa))
-        return ~0ull;
-    shadow_window_of(gpa, w);
-    if (w->npages == 2 && (vmx_translate(v, v->idtr_base + IDT_FULL_LIMIT, &last) ||
-                           (last & ~(PAGE - 1)) != w->first_page_gpa + PAGE))
-        return ~0ull;
-    if (!gmem_ptr(&v->guest->mem, w->first_page_gpa, w->npages * PAGE))
-        return ~0ull;
-    return gpa;
-}
-
 void vmx_eli_lidt(struct vmx_vcpu *v)
 {
     struct eli *e = &v->guest->eli;
     struct shadow_window w;
     if (v->shadow_mapped)
         map_window(v, false);
-    uint64_t gpa = idt_gpa(v, &w);
+    uint64_t gpa = shadow_window_locate(v->idtr_base, &v->guest->mem, translate, v, &w);
     bool long_mode = vmread(GUEST_IA32_EFER) & EFER_LMA;
     if (gpa != ~0ull)
         v->window = w;
