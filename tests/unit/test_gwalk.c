@@ -566,6 +566,29 @@ static void test_read_crosses_pages(void **state)
     assert_ram_untouched(g);
 }
 
+/* A store across two pages lands on both physical pages; one that crosses into a
+ * read-only, unmapped or outside-RAM page writes nothing at all. */
+static void test_write_crosses_pages(void **state)
+{
+    struct guest *g = *state;
+    uint64_t root = long_mode_guest(g);
+    long_map(g, root, 0x7000000, 0x900000, 0, RW);
+    long_map(g, root, 0x7001000, 0x800000, 0, RW);
+    long_map(g, root, 0x7002000, 0xa00000, 0, 0);          /* read-only */
+    long_map(g, root, 0x7004000, RAM_SIZE - 0x1000, 0, RW); /* the last page of RAM */
+    long_map(g, root, 0x7005000, RAM_SIZE, 0, RW);          /* just past it */
+    struct gmem mem = { g->ram, RAM_SIZE };
+    const uint8_t src[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    assert_int_equal(gwalk_write(&g->ctx, &mem, 0x7000ffc, src, 8), 0);
+    assert_memory_equal(g->ram + 0x900ffc, src, 4);
+    assert_memory_equal(g->ram + 0x800000, src + 4, 4);
+    take_snapshot(g);
+    assert_int_equal(gwalk_write(&g->ctx, &mem, 0x7001ffc, src, 8), -EFAULT);
+    assert_int_equal(gwalk_write(&g->ctx, &mem, 0x7002ffc, src, 8), -EFAULT);  /* unmapped */
+    assert_int_equal(gwalk_write(&g->ctx, &mem, 0x7004ffc, src, 8), -EIO);
+    assert_ram_untouched(g);
+}
+
 static void test_read_outside_ram(void **state)
 {
     struct guest *g = *state;
@@ -639,6 +662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pae, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pae_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_crosses_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_crosses_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_outside_ram, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_32bit_modes, setup, teardown),
     };

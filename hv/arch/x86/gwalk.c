@@ -220,3 +220,25 @@ int gwalk_read(const struct gwalk_ctx *c, uint64_t gva, void *dst, size_t len, b
     }
     return 0;
 }
+
+int gwalk_write(const struct gwalk_ctx *c, const struct gmem *mem, uint64_t gva, const void *src,
+                unsigned len)
+{
+    uint64_t gpa[2];
+    unsigned first = (unsigned)(GW_PAGE_SIZE - (gva & (GW_PAGE_SIZE - 1)));
+    if (first > len)
+        first = len;
+    int rc = gwalk_translate(c, gva, true, false, false, &gpa[0]);
+    if (!rc && first < len)
+        rc = gwalk_translate(c, gva + first, true, false, false, &gpa[1]);
+    if (rc)
+        return rc;
+    uint8_t *a = gmem_ptr(mem, gpa[0], first);
+    uint8_t *b = first < len ? gmem_ptr(mem, gpa[1], len - first) : NULL;
+    if (!a || (first < len && !b))
+        return -EIO;
+    memcpy(a, src, first);
+    if (b)
+        memcpy(b, (const uint8_t *)src + first, len - first);
+    return 0;
+}

@@ -9,10 +9,11 @@
  * (Intel SDM vol. 3A ch. 4, AMD APM vol. 2 ch. 5.)
  *
  * Pure: guest memory comes through the read_gpa callback, so it is host-testable.
- * The walker never writes guest memory: the accessed and dirty bits are left
+ * The walker never writes guest memory (only gwalk_write does, where asked): the accessed and dirty bits are left
  * alone, which a guest cannot tell apart from a TLB hit. */
 #ifndef ELI_ARCH_X86_GWALK_H
 #define ELI_ARCH_X86_GWALK_H
+#include "core/gmem.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,5 +48,12 @@ int gwalk_translate(const struct gwalk_ctx *c, uint64_t gva, bool write, bool fe
  * error of gwalk_translate, or -EIO when a page lies outside guest RAM. On
  * error, dst may have been partly written. */
 int gwalk_read(const struct gwalk_ctx *c, uint64_t gva, void *dst, size_t len, bool fetch);
+
+/* Stores len bytes (at most one page's worth, so at most two pages) from src at gva as a
+ * supervisor write into mem, the guest's RAM. Both pages are translated first, so a store
+ * that crosses into a page it may not write writes nothing. Returns 0, an error of
+ * gwalk_translate, or -EIO when a page lies outside guest RAM (nothing written then). */
+int gwalk_write(const struct gwalk_ctx *c, const struct gmem *mem, uint64_t gva, const void *src,
+                unsigned len);
 
 #endif

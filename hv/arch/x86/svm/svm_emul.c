@@ -66,27 +66,11 @@ int svm_read_guest(struct svm_vcpu *v, uint64_t gva, void *dst, unsigned len, bo
     return gwalk_read(&c, gva, dst, len, fetch);
 }
 
-/* Page by page, so a store that crosses into an unmapped page writes nothing. */
+/* A store that crosses into a page it may not write writes nothing (gwalk_write). */
 int svm_write_guest(struct svm_vcpu *v, uint64_t gva, const void *src, unsigned len)
 {
     struct gwalk_ctx c = walk_ctx(v);
-    uint64_t gpa[2];
-    unsigned first = (unsigned)(0x1000 - (gva & 0xfff));
-    if (first > len)
-        first = len;
-    int rc = gwalk_translate(&c, gva, true, false, false, &gpa[0]);
-    if (!rc && first < len)
-        rc = gwalk_translate(&c, gva + first, true, false, false, &gpa[1]);
-    if (rc)
-        return rc;
-    uint8_t *a = gmem_ptr(&v->guest->mem, gpa[0], first);
-    uint8_t *b = first < len ? gmem_ptr(&v->guest->mem, gpa[1], len - first) : NULL;
-    if (!a || (first < len && !b))
-        return -EIO;
-    memcpy(a, src, first);
-    if (b)
-        memcpy(b, (const uint8_t *)src + first, len - first);
-    return 0;
+    return gwalk_write(&c, &v->guest->mem, gva, src, len);
 }
 
 /* Fetches and decodes the instruction at the guest's RIP. On failure the guest
