@@ -288,20 +288,6 @@ static int enable(char *err, size_t errlen)
 
 /* ---- the confined device ------------------------------------------------------------- */
 
-static uint64_t alloc_table(void *ctx)
-{
-    (void)ctx;
-    return mm_alloc_zeroed(1, 1);
-}
-
-static pte_t *table_ptr(void *ctx, uint64_t pa)
-{
-    (void)ctx;
-    return (pte_t *)(uintptr_t)pa;
-}
-
-static const struct pt_ops pt_ops = { alloc_table, table_ptr, NULL };
-
 static size_t irte_size(void)
 {
     return iommu.ga ? sizeof(struct amd_iommu_irte128) : sizeof(amd_iommu_irte32_t);
@@ -312,13 +298,13 @@ static size_t irte_size(void)
 static int check_tables(uint64_t ram_hpa, uint64_t ram_size)
 {
     uint64_t pa, perms, size;
-    if (amd_iommu_pt_walk(&pt_ops, iommu.pt_root, PT_LEVELS, 0, &pa, &perms, &size) ||
+    if (amd_iommu_pt_walk(&pt_host_ops, iommu.pt_root, PT_LEVELS, 0, &pa, &perms, &size) ||
         pa != ram_hpa || perms != AMD_IOMMU_PTE_PERMS)
         return -EFAULT;
-    if (amd_iommu_pt_walk(&pt_ops, iommu.pt_root, PT_LEVELS, ram_size - PAGE, &pa, &perms, &size) ||
+    if (amd_iommu_pt_walk(&pt_host_ops, iommu.pt_root, PT_LEVELS, ram_size - PAGE, &pa, &perms, &size) ||
         pa != ram_hpa + ram_size - PAGE)
         return -EFAULT;
-    if (amd_iommu_pt_walk(&pt_ops, iommu.pt_root, PT_LEVELS, ram_size, &pa, &perms, &size) !=
+    if (amd_iommu_pt_walk(&pt_host_ops, iommu.pt_root, PT_LEVELS, ram_size, &pa, &perms, &size) !=
         -ENOENT)
         return -EFAULT;
     return 0;
@@ -355,7 +341,7 @@ int amd_iommu_confine(uint16_t device_id, uint64_t ram_hpa, uint64_t ram_size, c
         return -ENOMEM;
     }
     /* IOVA = guest-physical: the guest programs the device with its own addresses */
-    rc = amd_iommu_pt_map(&pt_ops, iommu.pt_root, PT_LEVELS, 0, ram_hpa, ram_size,
+    rc = amd_iommu_pt_map(&pt_host_ops, iommu.pt_root, PT_LEVELS, 0, ram_hpa, ram_size,
                           AMD_IOMMU_PTE_IR | AMD_IOMMU_PTE_IW, true);
     if (!rc)
         rc = check_tables(ram_hpa, ram_size);

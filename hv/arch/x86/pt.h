@@ -32,6 +32,10 @@ struct pt_ops {
     void *ctx;
 };
 
+/* Tables from eli's page allocator, written through eli's identity map (pt_host.c):
+ * the ops of every table eli builds for the hardware. */
+extern const struct pt_ops pt_host_ops;
+
 /* Maps [va, va + size) to [pa, pa + size) with leaf flags `flags` (P is implied).
  * Uses 2 MiB pages where both addresses and the remaining size allow, when
  * allow_2m is set. Intermediate entries get P | RW | US. All three values must be

@@ -68,32 +68,18 @@ int svm_hw_init(char *err, size_t errlen)
 
 /* ---- nested paging ---- */
 
-static uint64_t npt_alloc_table(void *ctx)
-{
-    (void)ctx;
-    return mm_alloc_zeroed(1, 1);
-}
-
-static pte_t *npt_table_ptr(void *ctx, uint64_t pa)
-{
-    (void)ctx;
-    return (pte_t *)(uintptr_t)pa;
-}
-
-static const struct pt_ops npt_ops = { npt_alloc_table, npt_table_ptr, NULL };
-
 /* Nested walks are user accesses (APM 15.25.5): leaves need US as well as RW. */
 static int npt_build(struct svm_vcpu *v, const struct guest *g)
 {
-    v->npt_root = npt_alloc_table(NULL);
+    v->npt_root = pt_host_ops.alloc_table(NULL);
     if (!v->npt_root)
         return -ENOMEM;
-    return pt_map(&npt_ops, v->npt_root, 0, g->ram_hpa, g->mem.size, PTE_RW | PTE_US, true);
+    return pt_map(&pt_host_ops, v->npt_root, 0, g->ram_hpa, g->mem.size, PTE_RW | PTE_US, true);
 }
 
 int svm_npt_map_page(struct svm_vcpu *v, uint64_t gpa, uint64_t hpa, bool writable)
 {
-    int rc = pt_remap_4k(&npt_ops, v->npt_root, gpa, hpa, PTE_US | (writable ? PTE_RW : 0));
+    int rc = pt_remap_4k(&pt_host_ops, v->npt_root, gpa, hpa, PTE_US | (writable ? PTE_RW : 0));
     v->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL; /* QEMU caches translations */
     return rc;
 }
@@ -107,7 +93,7 @@ int svm_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
-    int rc = pt_map(&npt_ops, vcpu.npt_root, gpa, hpa, size, PTE_RW | PTE_US | PTE_PCD | PTE_PWT,
+    int rc = pt_map(&pt_host_ops, vcpu.npt_root, gpa, hpa, size, PTE_RW | PTE_US | PTE_PCD | PTE_PWT,
                     false);
     vcpu.vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
     return rc;
@@ -117,7 +103,7 @@ int svm_unmap(uint64_t gpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
-    int rc = pt_unmap(&npt_ops, vcpu.npt_root, gpa, size);
+    int rc = pt_unmap(&pt_host_ops, vcpu.npt_root, gpa, size);
     vcpu.vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
     return rc;
 }

@@ -126,20 +126,6 @@ int vmx_hw_init(char *err, size_t errlen)
 
 /* ---- EPT ---- */
 
-static uint64_t ept_alloc_table(void *ctx)
-{
-    (void)ctx;
-    return mm_alloc_zeroed(1, 1);
-}
-
-static pte_t *ept_table_ptr(void *ctx, uint64_t pa)
-{
-    (void)ctx;
-    return (pte_t *)(uintptr_t)pa;
-}
-
-static const struct pt_ops ept_ops = { ept_alloc_table, ept_table_ptr, NULL };
-
 /* pt.c's builder serves EPT too: its P, RW and US are EPT's R, W and X, and its table
  * entries (P | RW | US) are EPT's read-write-execute non-leaf entries (vmcs.h). */
 _Static_assert(EPT_R == PTE_P && EPT_W == PTE_RW && EPT_X == PTE_US, "EPT bits 0-2 as pt.c's");
@@ -165,14 +151,14 @@ int vmx_map_mmio(uint64_t gpa, uint64_t hpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
-    int rc = pt_map(&ept_ops, vcpu.ept_root, gpa, hpa, size, EPT_MMIO, false);
+    int rc = pt_map(&pt_host_ops, vcpu.ept_root, gpa, hpa, size, EPT_MMIO, false);
     ept_flush();
     return rc;
 }
 
 int vmx_ept_map_page(struct vmx_vcpu *v, uint64_t gpa, uint64_t hpa, bool writable)
 {
-    int rc = pt_remap_4k(&ept_ops, v->ept_root, gpa, hpa,
+    int rc = pt_remap_4k(&pt_host_ops, v->ept_root, gpa, hpa,
                          EPT_R | EPT_X | EPT_MT_WB | (writable ? EPT_W : 0));
     ept_flush();
     return rc;
@@ -182,7 +168,7 @@ int vmx_unmap(uint64_t gpa, uint64_t size)
 {
     if (overlaps_ram(gpa, size))
         return -EINVAL;
-    int rc = pt_unmap(&ept_ops, vcpu.ept_root, gpa, size);
+    int rc = pt_unmap(&pt_host_ops, vcpu.ept_root, gpa, size);
     ept_flush();
     return rc;
 }
@@ -191,11 +177,11 @@ int vmx_unmap(uint64_t gpa, uint64_t size)
  * with the NPT. */
 static int ept_build(struct vmx_vcpu *v, const struct guest *g)
 {
-    v->ept_root = ept_alloc_table(NULL);
+    v->ept_root = pt_host_ops.alloc_table(NULL);
     if (!v->ept_root)
         return -ENOMEM;
     v->eptp = v->ept_root | EPTP_WALK_4 | EPTP_MT_WB;
-    return pt_map(&ept_ops, v->ept_root, 0, g->ram_hpa, g->mem.size, EPT_RAM,
+    return pt_map(&pt_host_ops, v->ept_root, 0, g->ram_hpa, g->mem.size, EPT_RAM,
                   (caps.ept_cap & EPT_CAP_2M) != 0);
 }
 
