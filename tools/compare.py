@@ -90,18 +90,19 @@ def row(workload, mode, g, r, w, tsc_hz, plat):
     return out
 
 
-def table(rows):
-    """The printed comparison."""
+def table(rows, latency=True):
+    """The printed comparison (latency: the guest measured it, so print its columns)."""
     bare = next((r for r in rows if r["mode"] == "bare"), None)
+    lat_head = f"{'lat med us':>12}{'lat p99 us':>12}" if latency else ""
     head = (f"{'mode':<14}{'interrupts':>11}{'exits':>9}{'exits/irq':>11}{'exits/s':>10}"
-            f"{'guest %':>9}{'lat med us':>12}{'lat p99 us':>12}{'irq/s':>10}{'vs bare':>9}")
+            f"{'guest %':>9}{lat_head}{'irq/s':>10}{'vs bare':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
         rel = f"{100 * r['throughput'] / bare['throughput']:.0f}%" if bare else "-"
         gp = f"{r['guest_pct']:.1f}" if r["guest_pct"] is not None else "-"
+        lat = f"{r['lat_median_us']:>12.2f}{r['lat_p99_us']:>12.2f}" if latency else ""
         lines.append(f"{r['mode']:<14}{r['interrupts']:>11}{r['exits']:>9}"
-                     f"{r['exits_per_irq']:>11.4f}{r['exits_per_s']:>10.0f}{gp:>9}"
-                     f"{r['lat_median_us']:>12.2f}{r['lat_p99_us']:>12.2f}"
+                     f"{r['exits_per_irq']:>11.4f}{r['exits_per_s']:>10.0f}{gp:>9}{lat}"
                      f"{r['throughput']:>10.0f}{rel:>9}")
     return lines
 

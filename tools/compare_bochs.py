@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bochsrun  # noqa: E402
+import compare  # noqa: E402
 import elirun  # noqa: E402
 
 MODES = ["bare", "baseline", "eli-delivery", "eli"]
@@ -88,21 +89,6 @@ def row(mode, g, r, w, tsc_hz, plat):
     return out
 
 
-def table(rows):
-    """The printed comparison (compare.py's columns but latency)."""
-    bare = next((r for r in rows if r["mode"] == "bare"), None)
-    head = (f"{'mode':<14}{'interrupts':>11}{'exits':>9}{'exits/irq':>11}{'exits/s':>10}"
-            f"{'guest %':>9}{'irq/s':>10}{'vs bare':>9}")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        rel = f"{100 * r['throughput'] / bare['throughput']:.0f}%" if bare else "-"
-        gp = f"{r['guest_pct']:.1f}" if r["guest_pct"] is not None else "-"
-        lines.append(f"{r['mode']:<14}{r['interrupts']:>11}{r['exits']:>9}"
-                     f"{r['exits_per_irq']:>11.4f}{r['exits_per_s']:>10.0f}{gp:>9}"
-                     f"{r['throughput']:>10.0f}{rel:>9}")
-    return lines
-
-
 def way_back(timeout, log_dir):
     """hostile_cpu case=cli under eli: (worst us eli was held out, expiries, reason)."""
     log = log_dir / "compare-bochs-hostile-cli.log"
@@ -139,7 +125,7 @@ def main(argv=None):
     rows = [row(m, *results[m], tsc_hz, plat) for m in MODES if m in results]
     print()
     print(f"workload intx-e1000: 82540EM INTx interrupts through the IOAPIC, {args}")
-    for line in table(rows):
+    for line in compare.table(rows, latency=False):
         print("  " + line)
     print("  exits by reason over each whole run (boot and console output included):")
     for mode in MODES:
