@@ -19,7 +19,7 @@ HV_ASMS := $(wildcard hv/arch/x86/*.S hv/arch/x86/svm/*.S hv/arch/x86/vmx/*.S)
 HV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HV_ASMS))
 ASM_OFFSETS := $(BUILD)/include/arch/x86/asm-offsets.h
 
-.PHONY: lint all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio demo setup clean
+.PHONY: lint all eli guests unit test test-unit test-system run bench bench-coalescing bench-ratio bench-rr-gap demo setup clean
 .PHONY: linux-guest run-linux
 all: eli guests unit tools
 
@@ -87,6 +87,11 @@ bench-coalescing: setup
 bench-ratio: setup
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/netbench.py ratio
+
+# rr under bare, eli and eli on a QEMU with no IOMMU: what eli's distance from bare is made of
+bench-rr-gap: setup
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tools/netbench.py gap
 
 bench: setup
 	@$(MAKE) --no-print-directory all

@@ -5,6 +5,8 @@ generator drives it from outside the VM (as netperf does from a remote machine).
     netbench.py run          rr, stream and kv under bare, baseline, eli-delivery and eli
     netbench.py coalescing   the NIC's interrupt throttling swept from aggressive to none
     netbench.py ratio        computation per request swept (the computation-to-I/O ratio)
+    netbench.py gap          rr under bare, eli and eli with no IOMMU: what eli's distance
+                             from bare is made of under QEMU TCG
 
 Each prints a table, writes JSON (the keys of results/run.json, docs/results.md) and a
 gnuplot plot under results/. Figures are under QEMU TCG on this machine.
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpupin  # noqa: E402
 import elirun  # noqa: E402
 import netrun  # noqa: E402
 from compare import platform_line  # noqa: E402
@@ -39,12 +42,19 @@ def irqs_of(g):
     return g.get("irq_rx", 0) + g.get("irq_tx", 0) + g.get("irq_other", 0)
 
 
-def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180):
-    """One workload in one mode; returns a results/run.json object, or (None, reason)."""
+def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180, iommu=True,
+            label=None, guest_cycles=False):
+    """One workload in one mode; returns a results/run.json object, or (None, reason).
+    iommu=False: eli with no IOMMU (netrun.qemu_argv); label: the row's mode then.
+    guest_cycles: add the guest's own TSC cycles per receive interrupt and per TDT write."""
     args = list(lg_args) + ["--duration", str(seconds)]
     # one file per run in LOG_DIR: a step's name like "run (round 1/5)" must not make a folder
     log = LOG_DIR / (re.sub(r"[^A-Za-z0-9._]+", "-", log_name).strip("-") + ".log")
-    run = netrun.run_workload(mode, workload, guest_args, args, timeout=timeout, log_path=log)
+    run = netrun.run_workload(mode, workload, guest_args, args, timeout=timeout, log_path=log,
+                              pin=PIN, iommu=iommu)
+    if PIN and run.pin_error:
+        print(f"  note: {mode} {workload}: the vCPU thread was not pinned ({run.pin_error})",
+              flush=True)
     lg, r = run.loadgen, run.result
     g = elirun.guest_result(run.guest) or {}
     if run.reason or not lg or not g:
@@ -56,7 +66,7 @@ def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180)
     seconds_w = w["seconds"] if w else g["cycles"] / g["tsc_hz"] if g.get("tsc_hz") else seconds
     row = {
         "workload": workload,
-        "mode": mode,
+        "mode": label or mode,
         "interrupts": irqs,
         "exits": w["exits"] if w else 0,
         "exits_per_irq": w["exits"] / irqs if w and irqs else 0.0,
@@ -69,6 +79,9 @@ def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180)
         "throughput_unit": "transactions/s" if workload != "stream" else "frames/s",
         "platform": PLATFORM,
     }
+    if guest_cycles:
+        row.update(rx_handler_cycles=g.get("rx_handler_cycles", 0) / max(1, g.get("irq_rx", 0)),
+                   tdt_cycles=g.get("tdt_cycles", 0) / max(1, g.get("tx_packets", 0)))
     if workload == "stream":
         row.update(bps=lg["bps"], sent=lg["sent"], received=lg["received"], lost=lg["lost"])
     else:
@@ -212,23 +225,24 @@ def median_rows(rounds):
     return out
 
 
-def paired_ratios(rounds):
-    """Each mode's throughput over bare's in the same round, and the median of those: the
-    two runs of a pair saw the host in nearly the same state, so this is steadier under a
-    shared machine than the ratio of the two medians."""
+def paired_ratios(rounds, modes=MODES):
+    """Each mode's throughput (and median latency, where measured) over bare's in the same
+    round, and the median of those: the two runs of a pair saw the host in nearly the same
+    state, so this is steadier under a shared machine than the ratio of the two medians."""
     out = []
     for wl in WORKLOADS:
-        for mode in MODES[1:]:
-            ratios = []
-            for rows in rounds:
-                got = {r["mode"]: r["throughput"] for r in rows if r["workload"] == wl}
-                if got.get("bare") and mode in got:
-                    ratios.append(got[mode] / got["bare"])
-            if ratios:
-                med = sorted(ratios)[(len(ratios) - 1) // 2]
-                out.append(f"{wl:<8}{mode:<13}vs bare in each round: " +
-                           ", ".join(f"{100 * x:.0f}%" for x in ratios) +
-                           f"; median {100 * med:.0f}%")
+        for mode in modes[1:]:
+            for key, what in (("throughput", "vs bare"), ("lat_median_us", "latency vs bare")):
+                ratios = []
+                for rows in rounds:
+                    got = {r["mode"]: r.get(key) for r in rows if r["workload"] == wl}
+                    if got.get("bare") and got.get(mode):
+                        ratios.append(got[mode] / got["bare"])
+                if ratios:
+                    med = sorted(ratios)[(len(ratios) - 1) // 2]
+                    out.append(f"{wl:<8}{mode:<13}{what} in each round: " +
+                               ", ".join(f"{100 * x:.0f}%" for x in ratios) +
+                               f"; median {100 * med:.0f}%")
     return out
 
 
@@ -256,6 +270,62 @@ def cmd_run(o):
     out = save(rows, o.name)
     plot_run(rows, RESULTS / f"{o.name}.svg")
     print(f"saved {out.relative_to(elirun.ROOT)} and results/{o.name}.svg")
+    return rows, failed
+
+
+# netbench.py gap: where eli's rr time goes under QEMU TCG. The third variant is eli in the
+# same mode on a QEMU with no IOMMU (unsafe: for this measurement only), so eli's distance
+# from bare splits into what QEMU's software IOMMU costs and the rest.
+GAP_VARIANTS = [("bare", "bare", True), ("eli", "eli", True), ("eli-no-iommu", "eli", False)]
+
+
+def cycles_table(rounds, variants):
+    """The guest's own TSC cycles per receive interrupt (the whole handler, replies included)
+    and per TDT write (QEMU transmits during it), round by round (in thousands) and each
+    variant's median. The TSC counts wall time, so these hold what QEMU does meanwhile for
+    the vCPU thread, and whatever else the host does then."""
+    out = []
+    for key, what in (("rx_handler_cycles", "receive handler"), ("tdt_cycles", "TDT write")):
+        for v in variants:
+            vals = [r[key] for rows in rounds for r in rows if r["mode"] == v]
+            if vals:
+                med = sorted(vals)[(len(vals) - 1) // 2]
+                out.append(f"{what:<16} {v:<13}" + ", ".join(f"{x / 1000:.0f}k" for x in vals) +
+                           f" TSC cycles: median {med:.0f}")
+    return out
+
+
+def cmd_gap(o):
+    """rr under bare, eli and eli without an IOMMU, o.rounds times (each round starting with
+    another); the paired ratios, then each variant's median run."""
+    rounds, failed = [], []
+    n = len(GAP_VARIANTS)
+    for k in range(o.rounds):
+        order = GAP_VARIANTS[k % n:] + GAP_VARIANTS[:k % n]
+        rows = []
+        for i, (label, mode, iommu) in enumerate(order):
+            print(f"gap (round {k + 1}/{o.rounds}): {label} rr (step {i + 1}/{n})", flush=True)
+            row, reason = one_run(mode, "rr", WORKLOADS["rr"], "", o.seconds, f"gap-{label}",
+                                  iommu=iommu, label=label, guest_cycles=True)
+            if reason:
+                print(f"gap: {label} rr: failed: {reason}", flush=True)
+                failed.append(f"rr/{label}")
+                continue
+            rows.append(row)
+        rounds.append(rows)
+    print()
+    rows = median_rows(rounds)
+    print()
+    for line in paired_ratios(rounds, [v[0] for v in GAP_VARIANTS]):
+        print("  " + line)
+    print()
+    for line in table(rows):
+        print("  " + line)
+    print()
+    for line in cycles_table(rounds, [v[0] for v in GAP_VARIANTS]):
+        print("  " + line)
+    out = save(rows, "rr-gap")
+    print(f"saved {out.relative_to(elirun.ROOT)}")
     return rows, failed
 
 
@@ -290,22 +360,32 @@ def cmd_ratio(o):
 
 
 PLATFORM = ""
+PIN = None      # cpupin.Placement for every run, or None
 
 
 def main(argv=None):
-    global PLATFORM
+    global PLATFORM, PIN
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("experiment", choices=["run", "coalescing", "ratio"])
+    p.add_argument("experiment", choices=["run", "coalescing", "ratio", "gap"])
     p.add_argument("--seconds", type=float, default=4, help="load per step")
     p.add_argument("--name", default="net", help="results/NAME.json for `run`")
-    p.add_argument("--rounds", type=int, default=5,
-                   help="`run`: every workload and mode this many times; the median counts")
+    p.add_argument("--rounds", type=int,
+                   help="`run` (5) and `gap` (8): every workload and mode this many times; "
+                        "the median counts")
+    p.add_argument("--no-pin", action="store_true",
+                   help="leave QEMU's vCPU thread where the host scheduler puts it")
     o = p.parse_args(argv)
+    if o.rounds is None:
+        o.rounds = 8 if o.experiment == "gap" else 5
+    if o.rounds < 1:
+        p.error("--rounds must be at least 1")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    PLATFORM = platform_line()
+    PIN = None if o.no_pin else cpupin.plan()
+    PLATFORM = platform_line() + "; " + (PIN.describe() if PIN else "no CPU pinning")
     print(f"eli network experiment `{o.experiment}` on {PLATFORM}")
     print("(under QEMU TCG: compare the modes side by side)")
-    rows, failed = {"run": cmd_run, "coalescing": cmd_coalescing, "ratio": cmd_ratio}[o.experiment](o)
+    rows, failed = {"run": cmd_run, "coalescing": cmd_coalescing, "ratio": cmd_ratio,
+                    "gap": cmd_gap}[o.experiment](o)
     if failed:
         print(f"failed steps: {' '.join(failed)}")
     return 1 if failed or not rows else 0

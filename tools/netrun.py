@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpupin  # noqa: E402
 import elirun  # noqa: E402
 from elirun import ROOT  # noqa: E402
 
@@ -71,8 +72,15 @@ def guest_command_args(guest_args="", itr=None):
     return args
 
 
-def qemu_argv(mode, guest, args, port_qemu, port_loadgen, eli_opts=elirun.DEFAULT_ELI_OPTS):
-    """argv for QEMU: bare (the guest's multiboot image on QEMU) or under eli in `mode`."""
+# eli without an IOMMU: the NIC's DMA is not confined and its messages are not remapped.
+# Only for measuring what QEMU's emulation of the IOMMU costs (netbench.py gap).
+NO_IOMMU_OPTS = "unsafe-no-iommu unsafe-dma-offset"
+
+
+def qemu_argv(mode, guest, args, port_qemu, port_loadgen, eli_opts=elirun.DEFAULT_ELI_OPTS,
+              iommu=True):
+    """argv for QEMU: bare (the guest's multiboot image on QEMU) or under eli in `mode`;
+    iommu=False: eli on a machine with no IOMMU, told NO_IOMMU_OPTS."""
     net = nic_args(port_qemu, port_loadgen)
     if mode == "bare":
         return elirun.bare_command(guest, args, mem=elirun.mem_from_opts(eli_opts),
@@ -80,6 +88,9 @@ def qemu_argv(mode, guest, args, port_qemu, port_loadgen, eli_opts=elirun.DEFAUL
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     opts = f"{eli_opts or ''} assign={NIC_BDF} mode={mode}".strip()
+    if not iommu:
+        return elirun.eli_command(guest, args, eli_opts=f"{opts} {NO_IOMMU_OPTS}",
+                                  qemu_extra=net)
     return elirun.eli_command(guest, args, eli_opts=opts, qemu_extra=elirun.IOMMU + net)
 
 
@@ -114,11 +125,14 @@ class LoadgenRun:
         return f"loadgen {self.workload} exit {self.status}: {what}"
 
 
-def run_loadgen(workload, args, port_loadgen, port_qemu, limit):
-    """Runs loadgen's workload with options `args` against the ports; limit bounds it (s)."""
+def run_loadgen(workload, args, port_loadgen, port_qemu, limit, cpus=None):
+    """Runs loadgen's workload with options `args` against the ports; limit bounds it (s).
+    cpus: the CPUs it may run on (default: any)."""
     binary = ROOT / LOADGEN
     argv = [str(binary), "--port-local", str(port_loadgen), "--port-qemu", str(port_qemu),
             "--json", workload, *args]
+    if cpus:
+        argv = cpupin.confine(argv, cpus)
     start = time.monotonic()
     try:
         # loadgen stops itself at its --timeout; this is only the backstop.
@@ -156,6 +170,8 @@ class NetRun:
     argv: list = field(default_factory=list)
     ports: tuple = ()
     duration: float = 0.0
+    pinned: bool = False         # the vCPU thread ran on its own CPU (pin=...)
+    pin_error: str | None = None # why it did not, when pinning was asked
 
     def __iter__(self):
         return iter((self.loadgen, self.result, self.guest, self.status, self.reason))
@@ -172,7 +188,7 @@ def _missing(mode, guest):
 
 def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, itr=None,
                  log_path=None, *, guest=DEFAULT_GUEST, ready=None,
-                 eli_opts=elirun.DEFAULT_ELI_OPTS, quit=True, echo=None):
+                 eli_opts=elirun.DEFAULT_ELI_OPTS, quit=True, echo=None, pin=None, iommu=True):
     """Boots GUEST on QEMU with the e1000e, runs loadgen's `workload` against it, then QUIT.
 
     mode: "bare" or one of eli's modes (baseline, eli-delivery, eli). guest_args: the guest's
@@ -184,6 +200,9 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
     False: the guest is expected to end by itself before the timeout.
     log_path: file for QEMU's command line and output, then loadgen's commands and output.
     echo: a text stream that gets QEMU's lines as they come.
+    pin: a cpupin.Placement: QEMU's vCPU thread on its CPU, the rest and loadgen on the
+    others (benchmarks); None: wherever the host puts them (tests).
+    iommu: False runs eli with no IOMMU in QEMU (qemu_argv), for measurements only.
 
     Returns a NetRun, which unpacks as (loadgen result, eli result, guest lines, status, reason).
     """
@@ -199,7 +218,11 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
         return NetRun(None, None, [], None,
                       f"missing {', '.join(missing)} (not built? make all tools)")
     port_qemu, port_loadgen = free_udp_ports(2)
-    argv = qemu_argv(mode, guest, args, port_qemu, port_loadgen, eli_opts)
+    argv = qemu_argv(mode, guest, args, port_qemu, port_loadgen, eli_opts, iommu)
+    others = None
+    if pin:
+        argv = cpupin.confine(argv + cpupin.QEMU_NAMES, pin.others)
+        others = pin.others
     run = NetRun(None, None, [], None, None, argv=argv, ports=(port_qemu, port_loadgen))
 
     log = None
@@ -217,6 +240,10 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
             run.reason = f"cannot run {argv[0]}: {err.strerror or err}"
             return run
         outcome = {}
+        mover = None
+        if pin:
+            mover = cpupin.VcpuMover(proc.pid, pin.vcpu)
+            mover.start()
 
         def wait_qemu():
             # elirun's waiter: pumps the output, kills the group at the timeout, and
@@ -236,7 +263,7 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
             wait = ready if ready is not None else max(5.0, min(60.0, timeout / 2))
             wait = min(wait, limit)
             lg = run_loadgen(workload, ["--wait-ready", f"{wait:g}", "--timeout", f"{limit:g}",
-                                        *loadgen_args], port_loadgen, port_qemu, limit)
+                                        *loadgen_args], port_loadgen, port_qemu, limit, others)
             run.loadgen_runs.append(lg)
             run.loadgen = lg.result
             if lg.error():
@@ -249,7 +276,7 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
             if quit and workload != "quit" and waiter.is_alive():
                 left = deadline - time.monotonic()
                 q = run_loadgen("quit", ["--timeout", f"{max(1.0, min(QUIT_TIMEOUT, left)):g}"],
-                                port_loadgen, port_qemu, QUIT_TIMEOUT)
+                                port_loadgen, port_qemu, QUIT_TIMEOUT, others)
                 run.loadgen_runs.append(q)
                 quit_ok = q.status == 0
                 if q.error() and not reasons:
@@ -267,6 +294,11 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
             waiter.join(10)
             raise
         run.status = outcome.get("status")
+        if mover:
+            mover.join(1)
+            # not a failure: the run is valid, only placed by the host (the caller says so)
+            run.pinned = mover.moved
+            run.pin_error = None if mover.moved else (mover.why or "still looking")
         if outcome.get("reason"):
             reasons.append(outcome["reason"])
         elif killed_by_us:

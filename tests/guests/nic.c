@@ -20,7 +20,8 @@
  * Options: itr=N (ITR/EITR interval in 256 ns units; 0 = no throttling asked), work=N (TSC
  * cycles of computation per echo/kv request before the reply), timeout=S (120), idle=hlt,
  * msix=0, vector=V (0x50: receive V, transmit V+1, other V+2), nic_bar=0x..., ecam=0x...,
- * tsc_hz=N (only used without a PIT).
+ * tsc_hz=N (only used without a PIT), dma_offset=ADDR (added to every address the NIC is
+ * given: eli's unsafe-dma-offset passes it where no IOMMU maps the guest's RAM).
  */
 #include "e1000e.h"
 #include "idt.h"
@@ -248,14 +249,15 @@ static int format_result(char *buf, size_t size, bool timed_out)
 		"\"irq_tx_empty\":%lu,\"rx_overruns\":%lu,\"link_changes\":%lu,"
 		"\"apic_spurious\":%lu,\"timer_ticks\":%lu,\"itr\":%lu,\"msix\":%d,\"work\":%lu,"
 		"\"cycles\":%lu,\"tsc_hz\":%lu,\"timed_out\":%d,\"rx_left\":%lu,"
-		"\"nic_rx_good\":%lu,\"nic_rx_missed\":%lu}",
+		"\"nic_rx_good\":%lu,\"nic_rx_missed\":%lu,\"rx_handler_cycles\":%lu,"
+		"\"tdt_cycles\":%lu}",
 		s->rx_packets, s->tx_packets, s->irq_rx, s->irq_tx, s->irq_other, svc.echo,
 		svc.kv_get, svc.kv_set, svc.stat_frames, svc.stat_bytes, svc.kv_hit,
 		svc.kv_errors, svc.stat_queries, net_stats.rx_arp, s->rx_bytes, s->tx_bytes,
 		s->rx_errors, net_stats.rx_dropped, s->tx_full, s->irq_rx_empty, s->irq_tx_empty,
 		s->rx_overruns, s->link_changes, e1000e_apic_spurious, timer_ticks, opt_itr,
 		nic.msix ? 1 : 0, opt_work, serve_cycles(), hz, timed_out ? 1 : 0, s->rx_left,
-		s->nic_rx_good, s->nic_rx_missed);
+		s->nic_rx_good, s->nic_rx_missed, s->rx_handler_cycles, s->tdt_cycles);
 }
 
 static void control_handler(const struct net_udp_meta *m, const uint8_t *data, unsigned len)
@@ -359,6 +361,7 @@ int main(void)
 		.vector_other = (uint8_t)(opt_vector + 2),
 		.itr = (uint32_t)opt_itr,
 		.no_msix = !opt_msix,
+		.dma_offset = cmdline_get_u64("dma_offset", 0),
 		.rx = net_input,
 	};
 	if (!e1000e_setup(&nic, &cfg))

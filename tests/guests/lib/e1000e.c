@@ -68,6 +68,12 @@ void e1000e_format_mac(const uint8_t mac[6], char *buf)
 
 /* ---- receive and transmit ---- */
 
+/* The bus address of guest memory at p, as the device must be given it. */
+static uint64_t dma_addr(const struct e1000e_dev *d, const volatile void *p)
+{
+	return (uint64_t)(uintptr_t)p + d->cfg.dma_offset;
+}
+
 /* Hands every completed receive descriptor's frame to the callback (at most a ring's worth). */
 static unsigned rx_drain(struct e1000e_dev *d)
 {
@@ -152,7 +158,7 @@ bool e1000e_transmit(struct e1000e_dev *d, const void *frame, unsigned len)
 		len = ETH_ZLEN;
 	}
 	volatile struct e1000e_tx_desc *desc = &r->tx[d->tx_tail];
-	desc->addr = (uint64_t)(uintptr_t)buf;
+	desc->addr = dma_addr(d, buf);
 	desc->length = (uint16_t)len;
 	desc->cso = 0;
 	desc->css = 0;
@@ -161,7 +167,9 @@ bool e1000e_transmit(struct e1000e_dev *d, const void *frame, unsigned len)
 	desc->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
 	d->tx_tail = next;
 	__asm__ volatile("" : : : "memory");
+	uint64_t t0 = rdtsc();
 	e1000e_write(d, E1000_TDT, next);
+	d->stats.tdt_cycles += rdtsc() - t0;
 	d->stats.tx_packets++;
 	d->stats.tx_bytes += len;
 	return true;
@@ -198,6 +206,7 @@ static void other_causes(struct e1000e_dev *d, uint32_t icr)
 static void msix_rx_handler(struct int_frame *frame)
 {
 	struct e1000e_dev *d = nic;
+	uint64_t t0 = rdtsc();
 
 	(void)frame;
 	d->stats.irq_rx++;
@@ -206,6 +215,7 @@ static void msix_rx_handler(struct int_frame *frame)
 		d->stats.irq_rx_empty++;
 	e1000e_write(d, E1000_IMS, IMS_MSIX_RX);
 	x2apic_eoi();
+	d->stats.rx_handler_cycles += rdtsc() - t0;
 }
 
 /* MSI-X entry 1, TxQ0: clear the cause, reclaim written-back descriptors, re-arm, EOI. */
@@ -240,6 +250,7 @@ static void msix_other_handler(struct int_frame *frame)
 static void msi_handler(struct int_frame *frame)
 {
 	struct e1000e_dev *d = nic;
+	uint64_t t0 = rdtsc();
 
 	(void)frame;
 	d->stats.irq_rx++;
@@ -251,6 +262,7 @@ static void msi_handler(struct int_frame *frame)
 		d->stats.irq_rx_empty++;
 	other_causes(d, icr);
 	x2apic_eoi();
+	d->stats.rx_handler_cycles += rdtsc() - t0;
 }
 
 /* ---- setup ---- */
@@ -325,12 +337,12 @@ static void reset(struct e1000e_dev *d)
 static void rings_setup(struct e1000e_dev *d)
 {
 	struct e1000e_rings *r = d->rings;
-	uint64_t rx = (uintptr_t)r->rx, tx = (uintptr_t)r->tx;
+	uint64_t rx = dma_addr(d, r->rx), tx = dma_addr(d, r->tx);
 
 	memset(r->rx, 0, sizeof(r->rx));
 	memset(r->tx, 0, sizeof(r->tx));
 	for (unsigned i = 0; i < E1000E_RING_SIZE; i++)
-		r->rx[i].addr = (uint64_t)(uintptr_t)r->rx_buf[i];
+		r->rx[i].addr = dma_addr(d, r->rx_buf[i]);
 	d->rx_next = 0;
 	d->tx_tail = d->tx_clean = 0;
 

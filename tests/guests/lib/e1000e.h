@@ -174,6 +174,9 @@ struct e1000e_config {
 	uint8_t vector_other;	/* MSI-X entry 2 */
 	uint32_t itr;		/* ITR and EITR0-2 interval, 256 ns units, 0 = no throttling */
 	bool no_msix;		/* use MSI even if the device has MSI-X */
+	/* Added to every address the device is given: 0 where an IOMMU maps the guest's RAM
+	 * at its guest-physical addresses, the RAM's host address where nothing does. */
+	uint64_t dma_offset;
 	/* Called from the receive handler for each good frame (len without FCS). */
 	void (*rx)(const uint8_t *frame, unsigned len);
 };
@@ -189,6 +192,9 @@ struct e1000e_stats {
 	uint64_t irq_tx_empty;		/* transmit interrupts that reclaimed nothing */
 	uint64_t link_changes;		/* LSC causes seen */
 	uint64_t rx_overruns;		/* RXO causes seen */
+	/* TSC cycles in the receive handler (draining, the services, their replies, EOI) and
+	 * in the TDT writes (QEMU's e1000e transmits while the write is in progress). */
+	uint64_t rx_handler_cycles, tdt_cycles;
 	/* read when the device stops: */
 	uint64_t rx_left;		/* frames in the ring the driver never took */
 	uint64_t nic_rx_good;		/* the device's GPRC: good frames it received */
