@@ -9,7 +9,7 @@ static irq_handler_fn irq_handlers[256];
 volatile bool watchdog_fired;
 
 /* The watchdog's NMI: it comes only when eli's tick has not run for a watchdog
- * period; the exit path reacts (svm_eli.c). */
+ * period; the exit path reacts (eli_cpu.c). */
 static void watchdog_nmi(void)
 {
     stats.watchdog_nmis++;

@@ -196,8 +196,8 @@ int svm_vcpu_init(struct guest *g, const struct x86_start_state *s)
     c->np_control = NP_ENABLE;
     c->ncr3 = vcpu.npt_root;
     load_start_state(&vmcb->save, s);
-    vcpu.idtr_base = s->idtr.base;
-    vcpu.idtr_limit = s->idtr.limit;
+    vcpu.ecpu.idtr_base = s->idtr.base;
+    vcpu.ecpu.idtr_limit = s->idtr.limit;
     vcpu.gprs.r[GPR_RBX] = s->rbx;
     vcpu.gprs.r[GPR_RDI] = s->rdi;
     svm_eli_init(&vcpu);
@@ -417,7 +417,7 @@ static void handle_npf(struct svm_vcpu *v)
 {
     uint64_t gpa = v->vmcb->control.exitinfo2, err = v->vmcb->control.exitinfo1;
     const char *kind = err & NPF_FETCH ? "fetch" : err & NPF_WRITE ? "write" : "read";
-    if ((err & NPF_WRITE) && svm_eli_idt_write(v, gpa))
+    if ((err & NPF_WRITE) && eli_cpu_idt_write(&v->ecpu, gpa))
         return;
     if (!(err & NPF_FETCH) && svm_emulate_mmio(v, gpa))
         return;
@@ -498,7 +498,7 @@ void svm_run(struct guest *g)
          * meanwhile stays pending and reaches the guest directly at the next entry
          * instead of being taken and injected. Injection mode needs IF on: with
          * V_INTR_MASKING it is what lets physical interrupts exit (APM 15.21.1). */
-        if (vcpu.direct)
+        if (vcpu.ecpu.direct)
             irq_disable();
         else
             irq_enable();

@@ -142,7 +142,7 @@ static void memory_fault(struct svm_vcpu *v, uint64_t la, unsigned len, bool wri
 }
 
 /* LIDT / SIDT: the guest loads and reads back its own IDTR; what the CPU uses in
- * direct mode (the shadow's limit) is eli's business (svm_eli.c). */
+ * direct mode (the shadow's limit) is eli's business (eli_cpu.c). */
 void svm_handle_dtr(struct svm_vcpu *v)
 {
     struct x86_insn insn;
@@ -173,13 +173,13 @@ void svm_handle_dtr(struct svm_vcpu *v)
         memcpy(&base, buf + 2, base_bytes);
         if (insn.op_size == 2)
             base &= 0xffffff; /* a 16-bit operand size loads 24 bits of base */
-        v->idtr_base = base;
-        v->idtr_limit = limit;
-        svm_eli_lidt(v);
+        v->ecpu.idtr_base = base;
+        v->ecpu.idtr_limit = limit;
+        eli_cpu_lidt(&v->ecpu);
     } else {
-        uint16_t limit = (uint16_t)v->idtr_limit;
+        uint16_t limit = (uint16_t)v->ecpu.idtr_limit;
         memcpy(buf, &limit, 2);
-        memcpy(buf + 2, &v->idtr_base, base_bytes);
+        memcpy(buf + 2, &v->ecpu.idtr_base, base_bytes);
         if (svm_write_guest(v, la, buf, insn.mem_size)) {
             memory_fault(v, la, insn.mem_size, true);
             return;

@@ -1,9 +1,9 @@
 /* The SVM backend's per-vCPU state, shared by its files (not outside svm/). */
 #ifndef ELI_ARCH_X86_SVM_VCPU_H
 #define ELI_ARCH_X86_SVM_VCPU_H
+#include "arch/x86/eli_cpu.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/svm/vmcb.h"
-#include "eli/shadow_idt.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,20 +18,10 @@ struct svm_vcpu {
     uint8_t *msrpm;
     struct guest *guest;
 
-    /* the IDTR as the guest loaded it (the VMCB's differs in direct mode) */
-    uint64_t idtr_base;
-    uint32_t idtr_limit;
-
-    /* ELI direct mode as applied to the VMCB, nested page tables and MSR map */
-    bool direct;
-    bool eoi_passthrough;
-    bool shadow_mapped;           /* the shadow pages replace the guest's in the NPT */
-    struct shadow_window window;  /* where the shadow is (or would be) mapped */
-    uint64_t shadow_hpa;          /* two pages */
-    uint64_t idt_write_tsc;       /* for telling a guest that keeps writing the IDT page */
-    unsigned idt_write_streak;
-
-    bool reinject;                /* EVENTINJ holds an event interrupted by the last exit */
+    /* ELI as applied to the VMCB, the nested page tables and the MSR map (eli_cpu.h);
+     * also the IDTR as the guest loaded it, and whether EVENTINJ holds an event the
+     * last exit interrupted */
+    struct eli_cpu ecpu;
 };
 
 extern struct svm_vcpu vcpu;
@@ -55,15 +45,11 @@ void svm_handle_cr8(struct svm_vcpu *v, bool write);
 /* Emulates the MMIO access at gpa; returns false when no device is there. */
 bool svm_emulate_mmio(struct svm_vcpu *v, uint64_t gpa);
 
-/* svm_eli.c: direct and injection modes */
+/* svm_eli.c: ELI's steps (eli_cpu.c) on SVM */
 void svm_eli_init(struct svm_vcpu *v);
-/* The guest loaded v->idtr_base/limit. */
-void svm_eli_lidt(struct svm_vcpu *v);
 void svm_eli_before_entry(struct svm_vcpu *v);
 void svm_eli_after_exit(struct svm_vcpu *v);
 void svm_handle_np(struct svm_vcpu *v);
 void svm_handle_vintr(struct svm_vcpu *v);
-/* A write fault on the write-protected page of the guest's IDT. */
-bool svm_eli_idt_write(struct svm_vcpu *v, uint64_t gpa);
 
 #endif

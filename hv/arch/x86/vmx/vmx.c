@@ -394,8 +394,8 @@ int vmx_vcpu_init(struct guest *g, const struct x86_start_state *s)
         panic("this CPU's VMX lacks control bits 0x%x eli needs", missing);
     load_host_state();
     load_guest_state(&vcpu, s);
-    vcpu.idtr_base = s->idtr.base;
-    vcpu.idtr_limit = s->idtr.limit;
+    vcpu.ecpu.idtr_base = s->idtr.base;
+    vcpu.ecpu.idtr_limit = s->idtr.limit;
     vmx_eli_init(&vcpu);
     return 0;
 }
@@ -408,7 +408,7 @@ void vmx_inject_exception(struct vmx_vcpu *v, uint8_t vector, bool has_error, ui
                                 (has_error ? INTR_INFO_DELIVER_CODE : 0));
     if (has_error)
         vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-    v->reinject = false;
+    v->ecpu.reinject = false;
 }
 
 void vmx_skip_insn(void)
@@ -609,7 +609,7 @@ static void handle_ept_violation(struct vmx_vcpu *v)
 {
     uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS), q = vmread(EXIT_QUALIFICATION);
     const char *kind = q & EPT_QUAL_FETCH ? "fetch" : q & EPT_QUAL_WRITE ? "write" : "read";
-    if ((q & EPT_QUAL_WRITE) && vmx_eli_idt_write(v, gpa))
+    if ((q & EPT_QUAL_WRITE) && eli_cpu_idt_write(&v->ecpu, gpa))
         return;
     if (!(q & EPT_QUAL_FETCH) && vmx_emulate_mmio(v, gpa))
         return;
@@ -787,9 +787,9 @@ static void dispatch_exit(struct vmx_vcpu *v)
 static void after_exit(struct vmx_vcpu *v)
 {
     uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
-    v->reinject = idt & INTR_INFO_VALID;
-    vmwrite(VM_ENTRY_INTR_INFO, v->reinject ? idt & ~(1u << 12) : 0);
-    if (v->reinject) {
+    v->ecpu.reinject = idt & INTR_INFO_VALID;
+    vmwrite(VM_ENTRY_INTR_INFO, v->ecpu.reinject ? idt & ~(1u << 12) : 0);
+    if (v->ecpu.reinject) {
         if (idt & INTR_INFO_DELIVER_CODE)
             vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
         vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
@@ -842,7 +842,7 @@ void vmx_run(struct guest *g)
         /* VM exit clears RFLAGS.IF (28.5.3). In injection mode eli's interrupts the exit
          * stopped for are taken here, as SVM takes them at STGI; in direct mode eli
          * handles the exit with interrupts off, as on SVM */
-        if (!vcpu.direct)
+        if (!vcpu.ecpu.direct)
             irq_enable();
         after_exit(&vcpu);
         dispatch_exit(&vcpu);

@@ -137,16 +137,16 @@ void vmx_handle_dtr(struct vmx_vcpu *v)
         if (!long_mode() && !(info & DTI_OP32))
             base &= 0xffffff; /* a 16-bit operand size loads 24 bits of base */
         if (idt) {
-            v->idtr_base = base;
-            v->idtr_limit = limit;
-            vmx_eli_lidt(v);
+            v->ecpu.idtr_base = base;
+            v->ecpu.idtr_limit = limit;
+            eli_cpu_lidt(&v->ecpu);
         } else {
             vmwrite(GUEST_GDTR_BASE, base);
             vmwrite(GUEST_GDTR_LIMIT, limit);
         }
     } else {
-        uint64_t base = idt ? v->idtr_base : vmread(GUEST_GDTR_BASE);
-        uint16_t limit = (uint16_t)(idt ? v->idtr_limit : vmread(GUEST_GDTR_LIMIT));
+        uint64_t base = idt ? v->ecpu.idtr_base : vmread(GUEST_GDTR_BASE);
+        uint16_t limit = (uint16_t)(idt ? v->ecpu.idtr_limit : vmread(GUEST_GDTR_LIMIT));
         memcpy(buf, &limit, 2);
         memcpy(buf + 2, &base, base_bytes);
         if (write_guest(v, la, buf, size)) {
