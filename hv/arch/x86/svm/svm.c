@@ -278,9 +278,7 @@ static uint64_t *msr_field(struct vmcb_save *s, uint32_t msr)
 static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
 {
     struct vmcb_save *s = &v->vmcb->save;
-    int rc = vlapic_msr_read(&v->guest->lapic, msr, val);
-    if (rc == 0 && msr >= X2APIC_ISR0 && msr < X2APIC_ISR0 + 8)
-        *val = eli_guest_isr_word(&v->guest->eli, msr - X2APIC_ISR0);
+    int rc = vexit_apic_msr_read(v->guest, msr, val);
     if (rc != -ENOENT)
         return rc == 0;
     uint64_t *f = msr_field(s, msr);

@@ -474,9 +474,7 @@ static enum vmcs_field msr_field(uint32_t msr)
 /* Returns false when the guest must get #GP. */
 static bool msr_read(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
 {
-    int rc = vlapic_msr_read(&v->guest->lapic, msr, val);
-    if (rc == 0 && msr >= X2APIC_ISR0 && msr < X2APIC_ISR0 + 8)
-        *val = eli_guest_isr_word(&v->guest->eli, msr - X2APIC_ISR0);
+    int rc = vexit_apic_msr_read(v->guest, msr, val);
     if (rc != -ENOENT)
         return rc == 0;
     enum vmcs_field f = msr_field(msr);

@@ -161,8 +161,6 @@ void vmx_handle_dtr(struct vmx_vcpu *v)
 
 #define EXCP_UD 6
 #define VMX_AR_D (1u << 14)
-#define XAPIC_ISR0 0x100u
-#define XAPIC_ISR_END 0x180u
 
 static int cpu_mode(void)
 {
@@ -174,14 +172,16 @@ static int cpu_mode(void)
 /* Fetches and decodes the instruction at the guest's RIP (an EPT violation reports no
  * instruction length or operand). On failure the guest gets the fault it would have got
  * (#PF when its code is not mapped, #UD when eli cannot make sense of it). */
+static int read_guest(void *ctx, uint64_t gva, void *dst, unsigned len, bool fetch)
+{
+    return vmx_read_guest(ctx, gva, dst, len, fetch);
+}
+
 static bool fetch_decode(struct vmx_vcpu *v, struct x86_insn *insn)
 {
     uint8_t bytes[X86_MAX_INSN_LEN];
     uint64_t rip = vmread(GUEST_RIP) + vmread(GUEST_CS_BASE);
-    unsigned avail = X86_MAX_INSN_LEN;
-    /* fetch what is mapped: the instruction may end just before an unmapped page */
-    while (avail && vmx_read_guest(v, rip, bytes, avail, true))
-        avail = avail > (unsigned)(0x1000 - (rip & 0xfff)) ? (unsigned)(0x1000 - (rip & 0xfff)) : avail - 1;
+    unsigned avail = vexit_fetch_insn(read_guest, v, rip, bytes);
     if (!avail) {
         v->guest_cr2 = rip;
         v->set_cr2 = true;
@@ -197,64 +197,23 @@ static bool fetch_decode(struct vmx_vcpu *v, struct x86_insn *insn)
     return true;
 }
 
-static struct vmx_vcpu *lapic_vcpu;
-
-static int lapic_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+/* Decodes the access and hands it to the device model. */
+bool vmx_emulate_mmio(struct vmx_vcpu *v, uint64_t gpa)
 {
-    uint32_t v32 = 0;
-    int rc = vlapic_mmio_read(dev, (uint32_t)off, size > 4 ? 4 : size, &v32);
-    if (!rc && off >= XAPIC_ISR0 && off < XAPIC_ISR_END && !(off & 0xf) && size == 4)
-        v32 = eli_guest_isr_word(&lapic_vcpu->guest->eli, (unsigned)(off - XAPIC_ISR0) >> 4);
-    *val = v32;
-    return rc;
-}
-
-static int lapic_write(void *dev, uint64_t off, unsigned size, uint64_t val)
-{
-    return vlapic_mmio_write(dev, (uint32_t)off, size > 4 ? 4 : size, (uint32_t)val);
-}
-
-static void emulate_access(struct vmx_vcpu *v, void *dev, uint64_t offset, mmio_read_fn rd,
-                           mmio_write_fn wr)
-{
+    struct vexit_mmio m;
+    if (!vexit_mmio_find(v->guest, gpa, &m))
+        return false;
     struct x86_insn insn;
     if (!fetch_decode(v, &insn))
-        return;
+        return true;
     v->gprs.r[GPR_RSP] = vmread(GUEST_RSP);
-    uint64_t val = 0;
-    switch (insn.kind) {
-    case INSN_MOV_TO_MEM:
-    case INSN_MOV_IMM_TO_MEM:
-        wr(dev, offset, insn.mem_size, x86_insn_store_value(&insn, v->gprs.r));
-        break;
-    case INSN_MOV_FROM_MEM:
-    case INSN_MOVZX:
-    case INSN_MOVSX:
-        rd(dev, offset, insn.mem_size, &val);
-        x86_insn_complete_load(&insn, v->gprs.r, val);
-        vmwrite(GUEST_RSP, v->gprs.r[GPR_RSP]);
-        break;
-    default:
+    if (!vexit_mmio_perform(&insn, v->gprs.r, &m)) {
         log_line("MMIO access by an instruction eli does not emulate at rip 0x%llx: #UD",
                  (unsigned long long)vmread(GUEST_RIP));
         vmx_inject_exception(v, EXCP_UD, false, 0);
-        return;
-    }
-    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + insn.length);
-}
-
-bool vmx_emulate_mmio(struct vmx_vcpu *v, uint64_t gpa)
-{
-    struct vlapic *lapic = &v->guest->lapic;
-    uint64_t base = vlapic_mmio_base(lapic);
-    if (base && gpa >= base && gpa < base + VLAPIC_MMIO_SIZE) {
-        lapic_vcpu = v;
-        emulate_access(v, lapic, gpa - base, lapic_read, lapic_write);
         return true;
     }
-    const struct mmio_region *r = mmio_find(gpa);
-    if (!r)
-        return false;
-    emulate_access(v, r->ctx, gpa - r->base, r->read, r->write);
+    vmwrite(GUEST_RSP, v->gprs.r[GPR_RSP]);
+    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + insn.length);
     return true;
 }
