@@ -42,6 +42,7 @@ UNIT_HV_vpci     := hv/dev/vpci.c hv/arch/x86/pci.c hv/core/fmt.c
 UNIT_HV_amd_iommu := hv/arch/x86/amd_iommu_tables.c hv/core/fmt.c
 UNIT_HV_shadow_idt := hv/eli/shadow_idt.c hv/eli/vecmap.c
 UNIT_HV_eli      := hv/eli/eli.c hv/eli/vecmap.c hv/eli/mode.c hv/dev/vlapic.c
+UNIT_HV_vexit    := hv/arch/x86/vexit.c hv/arch/x86/decode.c $(UNIT_HV_eli)
 
 # A test without a UNIT_HV_NAME line links hv/*/NAME.c (from the directories below) and
 # fmt.c; give UNIT_HV_NAME when it needs more.

@@ -1,6 +1,7 @@
 /* Exit handling both backends share: MSR value checks, the logs of what a guest asked
  * for and did not get, instruction fetch and MMIO emulation, the APIC as the guest sees it. */
 #include "arch/x86/vexit.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/x2apic.h"
 #include "core/console.h"
 #include "core/guest.h"
@@ -18,6 +19,35 @@ bool vexit_pat_valid(uint64_t pat)
         if (t == 2 || t == 3 || t > 7)
             return false;
     }
+    return true;
+}
+
+bool vexit_msr_value_valid(uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case MSR_IA32_PAT:
+        return vexit_pat_valid(val);
+    case MSR_LSTAR:
+    case MSR_CSTAR:
+    case MSR_SYSENTER_ESP:
+    case MSR_SYSENTER_EIP:
+        return vexit_canonical(val);
+    default:
+        return true;
+    }
+}
+
+#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
+
+bool vexit_efer_write(uint64_t efer, uint64_t val, bool paging, uint64_t *out)
+{
+    if (val & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+        return false;
+    /* LME cannot change while paging is on (APM vol. 2, 14.6.1; SDM vol. 3, 10.8.5) */
+    if (paging && ((val ^ efer) & EFER_LME))
+        return false;
+    /* LMA is the CPU's to set: it does when the guest turns paging on with LME */
+    *out = (val & EFER_GUEST_WRITABLE) | (efer & EFER_LMA);
     return true;
 }
 

@@ -13,6 +13,12 @@ struct guest;
 bool vexit_canonical(uint64_t a);
 /* Every PAT entry names a memory type. */
 bool vexit_pat_valid(uint64_t pat);
+/* What a CPU refuses with #GP when written to an MSR eli keeps for the guest (PAT, the
+ * SYSCALL and SYSENTER targets); true for any other. */
+bool vexit_msr_value_valid(uint32_t msr, uint64_t val);
+/* The guest writes val to EFER, now efer, with paging on or off: false for #GP; else *out
+ * is the EFER it gets (its writable bits, LMA left as the CPU set it). */
+bool vexit_efer_write(uint64_t efer, uint64_t val, bool paging, uint64_t *out);
 /* "guest reads/writes MSR ...: why: #GP", once per MSR and direction, at most 32 kinds. */
 void vexit_log_msr_once(uint32_t msr, bool write, const char *why);
 /* IPIs the guest asked for that never left its CPU: logged, the first few, then every

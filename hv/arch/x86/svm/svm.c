@@ -272,8 +272,6 @@ static uint64_t *msr_field(struct vmcb_save *s, uint32_t msr)
     }
 }
 
-#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
-
 /* Returns false when the guest must get #GP. */
 static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
 {
@@ -298,22 +296,6 @@ static bool msr_read(struct svm_vcpu *v, uint32_t msr, uint64_t *val)
     }
 }
 
-/* What a CPU refuses with #GP for the MSRs eli keeps in the VMCB. */
-static bool msr_value_valid(uint32_t msr, uint64_t val)
-{
-    switch (msr) {
-    case MSR_IA32_PAT:
-        return vexit_pat_valid(val);
-    case MSR_LSTAR:
-    case MSR_CSTAR:
-    case MSR_SYSENTER_ESP:
-    case MSR_SYSENTER_EIP:
-        return vexit_canonical(val);
-    default:
-        return true;
-    }
-}
-
 static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
 {
     struct vmcb_save *s = &v->vmcb->save;
@@ -322,19 +304,16 @@ static bool msr_write(struct svm_vcpu *v, uint32_t msr, uint64_t val)
         return rc == 0;
     uint64_t *f = msr_field(s, msr);
     if (f) {
-        if (!msr_value_valid(msr, val))
+        if (!vexit_msr_value_valid(msr, val))
             return false;
         *f = val;
         return true;
     }
     if (msr == MSR_EFER) {
-        if (val & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+        uint64_t efer;
+        if (!vexit_efer_write(s->efer, val, s->cr0 & CR0_PG, &efer))
             return false;
-        /* LME cannot change while paging is on (APM vol. 2, 14.6.1) */
-        if ((s->cr0 & CR0_PG) && ((val ^ s->efer) & EFER_LME))
-            return false;
-        /* LMA is the CPU's to set; SVME stays on underneath */
-        s->efer = (val & EFER_GUEST_WRITABLE) | (s->efer & EFER_LMA) | EFER_SVME;
+        s->efer = efer | EFER_SVME; /* SVME stays on underneath */
         return true;
     }
     return false;

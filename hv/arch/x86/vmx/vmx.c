@@ -469,8 +469,6 @@ static enum vmcs_field msr_field(uint32_t msr)
     }
 }
 
-#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
-
 /* Returns false when the guest must get #GP. */
 static bool msr_read(struct vmx_vcpu *v, uint32_t msr, uint64_t *val)
 {
@@ -501,21 +499,18 @@ static bool msr_write(struct vmx_vcpu *v, uint32_t msr, uint64_t val)
         return rc == 0;
     enum vmcs_field f = msr_field(msr);
     if (f) {
-        if ((msr == MSR_IA32_PAT && !vexit_pat_valid(val)) ||
-            ((msr == MSR_SYSENTER_ESP || msr == MSR_SYSENTER_EIP) && !vexit_canonical(val)))
+        if (!vexit_msr_value_valid(msr, val))
             return false;
         vmwrite(f, val);
         return true;
     }
     if (msr == MSR_EFER) {
-        uint64_t efer = vmread(GUEST_IA32_EFER);
-        if (val & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+        /* the CPU sets LMA, and the IA-32e mode entry control, when the guest turns
+         * paging on with LME (28.3 saves it at each exit) */
+        uint64_t efer;
+        if (!vexit_efer_write(vmread(GUEST_IA32_EFER), val, vmread(CR0_READ_SHADOW) & CR0_PG, &efer))
             return false;
-        if ((vmread(CR0_READ_SHADOW) & CR0_PG) && ((val ^ efer) & EFER_LME))
-            return false;
-        /* LMA is the CPU's to set (it sets it, and the IA-32e mode entry control, when
-         * the guest turns paging on with LME: 28.3 saves it at each exit) */
-        vmwrite(GUEST_IA32_EFER, (val & EFER_GUEST_WRITABLE) | (efer & EFER_LMA));
+        vmwrite(GUEST_IA32_EFER, efer);
         return true;
     }
     return false;
