@@ -324,6 +324,10 @@ def cmd_gap(o):
     print()
     for line in cycles_table(rounds, [v[0] for v in GAP_VARIANTS]):
         print("  " + line)
+    for r in rows:  # the median run's own counts stay; the medians over the rounds join them
+        for key in ("rx_handler_cycles", "tdt_cycles"):
+            vals = sorted(x[key] for rs in rounds for x in rs if x["mode"] == r["mode"])
+            r[f"{key}_median"] = vals[(len(vals) - 1) // 2]
     out = save(rows, "rr-gap")
     print(f"saved {out.relative_to(elirun.ROOT)}")
     return rows, failed
