@@ -34,11 +34,6 @@ static bool svm_interrupt_shadow(void *be)
     return vcpu_of(be)->vmcb->control.interrupt_shadow & INTERRUPT_SHADOW;
 }
 
-static int svm_read(void *be, uint64_t gva, void *dst, unsigned len, bool fetch)
-{
-    return svm_read_guest(be, gva, dst, len, fetch);
-}
-
 static int svm_gva_to_gpa(void *be, uint64_t gva, uint64_t *gpa)
 {
     return svm_translate(be, gva, gpa);
@@ -136,7 +131,7 @@ static const struct eli_cpu_ops svm_eli_ops = {
     .rflags = svm_rflags,
     .long_mode = svm_long_mode,
     .interrupt_shadow = svm_interrupt_shadow,
-    .read_guest = svm_read,
+    .read_guest = svm_read_guest_at,
     .translate = svm_gva_to_gpa,
     .map_page = svm_map,
     .set_idtr = svm_set_idtr,

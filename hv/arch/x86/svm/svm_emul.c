@@ -74,19 +74,19 @@ int svm_write_guest(struct svm_vcpu *v, uint64_t gva, const void *src, unsigned 
     return gwalk_write(&c, &v->guest->mem, gva, src, len);
 }
 
+int svm_read_guest_at(void *v, uint64_t gva, void *dst, unsigned len, bool fetch)
+{
+    return svm_read_guest(v, gva, dst, len, fetch);
+}
+
 /* Fetches and decodes the instruction at the guest's RIP. On failure the guest
  * gets the fault it would have got (#PF when its code is not mapped, #UD when eli
  * cannot make sense of it) and false is returned. */
-static int read_guest(void *ctx, uint64_t gva, void *dst, unsigned len, bool fetch)
-{
-    return svm_read_guest(ctx, gva, dst, len, fetch);
-}
-
 static bool fetch_decode(struct svm_vcpu *v, struct x86_insn *insn)
 {
     uint8_t bytes[X86_MAX_INSN_LEN];
     uint64_t rip = v->vmcb->save.rip + v->vmcb->save.cs.base;
-    unsigned avail = vexit_fetch_insn(read_guest, v, rip, bytes);
+    unsigned avail = vexit_fetch_insn(svm_read_guest_at, v, rip, bytes);
     if (!avail) {
         v->vmcb->save.cr2 = rip;
         svm_inject_exception(v, EXCP_PF, true, 0x10);

@@ -38,6 +38,8 @@ int svm_cpu_mode(const struct svm_vcpu *v);
 void svm_sync_gprs_in(struct svm_vcpu *v);
 void svm_sync_gprs_out(struct svm_vcpu *v);
 int svm_read_guest(struct svm_vcpu *v, uint64_t gva, void *dst, unsigned len, bool fetch);
+/* The same for callers that hold the vCPU as a context pointer (eli_cpu_ops, vexit). */
+int svm_read_guest_at(void *v, uint64_t gva, void *dst, unsigned len, bool fetch);
 int svm_write_guest(struct svm_vcpu *v, uint64_t gva, const void *src, unsigned len);
 int svm_translate(struct svm_vcpu *v, uint64_t gva, uint64_t *gpa);
 void svm_handle_dtr(struct svm_vcpu *v);

@@ -43,6 +43,8 @@ __attribute__((noreturn)) void vmx_end_halted_cli(uint64_t hlt_rip);
 /* vmx_emul.c: guest memory and the descriptor-table instructions */
 int vmx_translate(struct vmx_vcpu *v, uint64_t gva, uint64_t *gpa);
 int vmx_read_guest(struct vmx_vcpu *v, uint64_t gva, void *dst, unsigned len, bool fetch);
+/* The same for callers that hold the vCPU as a context pointer (eli_cpu_ops, vexit). */
+int vmx_read_guest_at(void *v, uint64_t gva, void *dst, unsigned len, bool fetch);
 void vmx_handle_dtr(struct vmx_vcpu *v);
 /* Emulates the MMIO access at gpa; returns false when no device is there. */
 bool vmx_emulate_mmio(struct vmx_vcpu *v, uint64_t gpa);

@@ -42,11 +42,6 @@ static bool vmx_interrupt_shadow(void *be)
     return vmread(GUEST_INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
 }
 
-static int vmx_read(void *be, uint64_t gva, void *dst, unsigned len, bool fetch)
-{
-    return vmx_read_guest(be, gva, dst, len, fetch);
-}
-
 static int vmx_gva_to_gpa(void *be, uint64_t gva, uint64_t *gpa)
 {
     return vmx_translate(be, gva, gpa);
@@ -133,7 +128,7 @@ static const struct eli_cpu_ops vmx_eli_ops = {
     .rflags = vmx_rflags,
     .long_mode = vmx_long_mode,
     .interrupt_shadow = vmx_interrupt_shadow,
-    .read_guest = vmx_read,
+    .read_guest = vmx_read_guest_at,
     .translate = vmx_gva_to_gpa,
     .map_page = vmx_map,
     .set_idtr = vmx_set_idtr,

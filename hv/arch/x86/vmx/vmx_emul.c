@@ -50,6 +50,11 @@ int vmx_read_guest(struct vmx_vcpu *v, uint64_t gva, void *dst, unsigned len, bo
     return gwalk_read(&c, gva, dst, len, fetch);
 }
 
+int vmx_read_guest_at(void *v, uint64_t gva, void *dst, unsigned len, bool fetch)
+{
+    return vmx_read_guest(v, gva, dst, len, fetch);
+}
+
 /* A store that crosses into a page it may not write writes nothing (gwalk_write). */
 static int write_guest(struct vmx_vcpu *v, uint64_t gva, const void *src, unsigned len)
 {
@@ -172,16 +177,11 @@ static int cpu_mode(void)
 /* Fetches and decodes the instruction at the guest's RIP (an EPT violation reports no
  * instruction length or operand). On failure the guest gets the fault it would have got
  * (#PF when its code is not mapped, #UD when eli cannot make sense of it). */
-static int read_guest(void *ctx, uint64_t gva, void *dst, unsigned len, bool fetch)
-{
-    return vmx_read_guest(ctx, gva, dst, len, fetch);
-}
-
 static bool fetch_decode(struct vmx_vcpu *v, struct x86_insn *insn)
 {
     uint8_t bytes[X86_MAX_INSN_LEN];
     uint64_t rip = vmread(GUEST_RIP) + vmread(GUEST_CS_BASE);
-    unsigned avail = vexit_fetch_insn(read_guest, v, rip, bytes);
+    unsigned avail = vexit_fetch_insn(vmx_read_guest_at, v, rip, bytes);
     if (!avail) {
         v->guest_cr2 = rip;
         v->set_cr2 = true;
