@@ -208,6 +208,12 @@ def save(rows, name):
     return out
 
 
+def lower_median(items, key=None):
+    """The middle item in sorted order (the lower middle one of an even count)."""
+    ordered = sorted(items, key=key)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def median_rows(rounds):
     """Per workload and mode, the row of the run with the median throughput (the lower
     middle one of an even count), in the first round's order."""
@@ -217,8 +223,7 @@ def median_rows(rounds):
             runs.setdefault((r["workload"], r["mode"]), []).append(r)
     out = []
     for key, rs in runs.items():
-        ordered = sorted(rs, key=lambda r: r["throughput"])
-        out.append(ordered[(len(ordered) - 1) // 2])
+        out.append(lower_median(rs, key=lambda r: r["throughput"]))
         if len(rs) > 1:
             print(f"  {key[0]:<8}{key[1]:<13}" + ", ".join(f"{r['throughput']:.0f}" for r in rs) +
                   f" {rs[0]['throughput_unit']}: median {out[-1]['throughput']:.0f}")
@@ -239,7 +244,7 @@ def paired_ratios(rounds, modes=MODES):
                     if got.get("bare") and got.get(mode):
                         ratios.append(got[mode] / got["bare"])
                 if ratios:
-                    med = sorted(ratios)[(len(ratios) - 1) // 2]
+                    med = lower_median(ratios)
                     out.append(f"{wl:<8}{mode:<13}{what} in each round: " +
                                ", ".join(f"{100 * x:.0f}%" for x in ratios) +
                                f"; median {100 * med:.0f}%")
@@ -279,19 +284,26 @@ def cmd_run(o):
 GAP_VARIANTS = [("bare", "bare", True), ("eli", "eli", True), ("eli-no-iommu", "eli", False)]
 
 
+CYCLE_KEYS = (("rx_handler_cycles", "receive handler"), ("tdt_cycles", "TDT write"))
+
+
+def cycles_of(rounds, variant, key):
+    """The variant's per-run guest cycle counts for key, round by round."""
+    return [r[key] for rows in rounds for r in rows if r["mode"] == variant]
+
+
 def cycles_table(rounds, variants):
     """The guest's own TSC cycles per receive interrupt (the whole handler, replies included)
     and per TDT write (QEMU transmits during it), round by round (in thousands) and each
     variant's median. The TSC counts wall time, so these hold what QEMU does meanwhile for
     the vCPU thread, and whatever else the host does then."""
     out = []
-    for key, what in (("rx_handler_cycles", "receive handler"), ("tdt_cycles", "TDT write")):
+    for key, what in CYCLE_KEYS:
         for v in variants:
-            vals = [r[key] for rows in rounds for r in rows if r["mode"] == v]
+            vals = cycles_of(rounds, v, key)
             if vals:
-                med = sorted(vals)[(len(vals) - 1) // 2]
                 out.append(f"{what:<16} {v:<13}" + ", ".join(f"{x / 1000:.0f}k" for x in vals) +
-                           f" TSC cycles: median {med:.0f}")
+                           f" TSC cycles: median {lower_median(vals):.0f}")
     return out
 
 
@@ -325,9 +337,8 @@ def cmd_gap(o):
     for line in cycles_table(rounds, [v[0] for v in GAP_VARIANTS]):
         print("  " + line)
     for r in rows:  # the median run's own counts stay; the medians over the rounds join them
-        for key in ("rx_handler_cycles", "tdt_cycles"):
-            vals = sorted(x[key] for rs in rounds for x in rs if x["mode"] == r["mode"])
-            r[f"{key}_median"] = vals[(len(vals) - 1) // 2]
+        for key, _ in CYCLE_KEYS:
+            r[f"{key}_median"] = lower_median(cycles_of(rounds, r["mode"], key))
     out = save(rows, "rr-gap")
     print(f"saved {out.relative_to(elirun.ROOT)}")
     return rows, failed

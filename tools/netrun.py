@@ -170,8 +170,7 @@ class NetRun:
     argv: list = field(default_factory=list)
     ports: tuple = ()
     duration: float = 0.0
-    pinned: bool = False         # the vCPU thread ran on its own CPU (pin=...)
-    pin_error: str | None = None # why it did not, when pinning was asked
+    pin_error: str | None = None # pinning was asked and the vCPU thread was not pinned: why
 
     def __iter__(self):
         return iter((self.loadgen, self.result, self.guest, self.status, self.reason))
@@ -297,8 +296,8 @@ def run_workload(mode, workload, guest_args="", loadgen_args=(), timeout=120, it
         if mover:
             mover.join(1)
             # not a failure: the run is valid, only placed by the host (the caller says so)
-            run.pinned = mover.moved
-            run.pin_error = None if mover.moved else (mover.why or "still looking")
+            if not mover.moved:
+                run.pin_error = mover.why or "still looking"
         if outcome.get("reason"):
             reasons.append(outcome["reason"])
         elif killed_by_us:

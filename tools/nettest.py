@@ -81,7 +81,7 @@ def no_iommu_pinned(workload, mode):
     why = judge(workload, mode, run)
     if not any("unsafe-dma-offset: the guest is told dma_offset=" in l for l in run.lines):
         why.append("eli did not say that it passed the guest a dma_offset")
-    if pin and not run.pinned:
+    if run.pin_error:
         why.append(f"the vCPU thread was not pinned: {run.pin_error}")
     return name, why
 
