@@ -15,6 +15,7 @@ gnuplot plot under results/. Figures are under QEMU TCG on this machine.
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -118,15 +119,20 @@ def table(rows, extra=None):
     return out
 
 
-def sweep(name, workloads, modes, seconds, deadline_s):
-    """Runs (workload, param, loadgen args, guest args) x modes with progress lines."""
+STEP_OVERHEAD_S = 1.5    # a step's boot and QUIT beside its load, under TCG here
+
+
+def sweep(name, workloads, modes, seconds, later_steps=0):
+    """Runs (workload, param, loadgen args, guest args) x modes with progress lines; the
+    time left counts later_steps more steps of the same length after these."""
     rows, failed = [], []
     steps = [(w, m) for w in workloads for m in modes]
     start = time.monotonic()
     for i, ((wl, param, lg, ga), mode) in enumerate(steps):
-        left = max(0, deadline_s - (time.monotonic() - start))
+        per_step = (time.monotonic() - start) / i if i else seconds + STEP_OVERHEAD_S
+        left = per_step * (len(steps) - i + later_steps)
         print(f"{name}: {mode} {wl} {param if param is not None else ''} "
-              f"(step {i + 1}/{len(steps)}, at most {left:.0f} s left)", flush=True)
+              f"(step {i + 1}/{len(steps)}, about {left:.0f} s left)", flush=True)
         row, reason = one_run(mode, wl, lg, ga, seconds, f"{name}-{wl}-{param}-{mode}")
         if reason:
             print(f"{name}: {mode} {wl}: failed: {reason}", flush=True)
@@ -208,25 +214,26 @@ def save(rows, name):
     return out
 
 
-def lower_median(items, key=None):
-    """The middle item in sorted order (the lower middle one of an even count)."""
-    ordered = sorted(items, key=key)
-    return ordered[(len(ordered) - 1) // 2]
-
-
 def median_rows(rounds):
-    """Per workload and mode, the row of the run with the median throughput (the lower
-    middle one of an even count), in the first round's order."""
+    """Per workload and mode (in the first round's order), every figure's median over its
+    runs (a figure, not a run: one run's latency moves with the host as much as its
+    throughput), and `runs`, how many there were."""
     runs = {}
     for rows in rounds:
         for r in rows:
             runs.setdefault((r["workload"], r["mode"]), []).append(r)
     out = []
     for key, rs in runs.items():
-        out.append(lower_median(rs, key=lambda r: r["throughput"]))
+        row = dict(rs[0], runs=len(rs))
+        for k, v in rs[0].items():
+            values = [r.get(k) for r in rs]
+            if k != "param" and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                    for x in values):
+                row[k] = statistics.median(values)
+        out.append(row)
         if len(rs) > 1:
             print(f"  {key[0]:<8}{key[1]:<13}" + ", ".join(f"{r['throughput']:.0f}" for r in rs) +
-                  f" {rs[0]['throughput_unit']}: median {out[-1]['throughput']:.0f}")
+                  f" {rs[0]['throughput_unit']}: median {row['throughput']:.0f}")
     return out
 
 
@@ -244,24 +251,39 @@ def paired_ratios(rounds, modes=MODES):
                     if got.get("bare") and got.get(mode):
                         ratios.append(got[mode] / got["bare"])
                 if ratios:
-                    med = lower_median(ratios)
+                    med = statistics.median(ratios)
                     out.append(f"{wl:<8}{mode:<13}{what} in each round: " +
                                ", ".join(f"{100 * x:.0f}%" for x in ratios) +
                                f"; median {100 * med:.0f}%")
     return out
 
 
+# rr under eli against bare is the closest comparison in the table (the network issue bounds
+# it within 5%), and one run's throughput moves with the host by about as much, so that pair
+# gets more runs than the others: o.rr_rounds in all, the extra rounds rr under those two only.
+CLOSE_PAIR = ("rr", ["bare", "eli"])
+
+
 def cmd_run(o):
     """The workloads in every mode, o.rounds times over (each round all of them, so that
-    every mode sees the host as it was then); each figure is from its median run."""
+    every mode sees the host as it was then), then rr under bare and eli alone until they
+    have o.rr_rounds runs; each figure is from its median run."""
     wls = [(wl, None, args, "", ) for wl, args in WORKLOADS.items()]
+    pair_wl, pair_modes = CLOSE_PAIR
     rounds, failed = [], []
-    for k in range(o.rounds):
+    total = max(o.rounds, o.rr_rounds)
+    full, pair = len(wls) * len(MODES), len(pair_modes)
+    for k in range(total):
+        if k < o.rounds:
+            steps, all_modes, what = wls, MODES, "round"
+        else:
+            steps = [(pair_wl, None, WORKLOADS[pair_wl], "")]
+            all_modes, what = pair_modes, f"{pair_wl} round"
         # each round starts with another mode, so that none always runs last (drift in the
         # host's load during a round would otherwise fall on one mode)
-        modes = MODES[k % len(MODES):] + MODES[:k % len(MODES)]
-        rows, f = sweep(f"run (round {k + 1}/{o.rounds})", wls, modes, o.seconds,
-                        600 // o.rounds)
+        modes = all_modes[k % len(all_modes):] + all_modes[:k % len(all_modes)]
+        later = max(0, o.rounds - k - 1) * full + (total - max(k + 1, o.rounds)) * pair
+        rows, f = sweep(f"run ({what} {k + 1}/{total})", steps, modes, o.seconds, later)
         rounds.append(rows)
         failed += f
     print()
@@ -303,7 +325,7 @@ def cycles_table(rounds, variants):
             vals = cycles_of(rounds, v, key)
             if vals:
                 out.append(f"{what:<16} {v:<13}" + ", ".join(f"{x / 1000:.0f}k" for x in vals) +
-                           f" TSC cycles: median {lower_median(vals):.0f}")
+                           f" TSC cycles: median {statistics.median(vals):.0f}")
     return out
 
 
@@ -336,9 +358,9 @@ def cmd_gap(o):
     print()
     for line in cycles_table(rounds, [v[0] for v in GAP_VARIANTS]):
         print("  " + line)
-    for r in rows:  # the median run's own counts stay; the medians over the rounds join them
+    for r in rows:  # the row's figures are medians already; the _median keys stay for readers
         for key, _ in CYCLE_KEYS:
-            r[f"{key}_median"] = lower_median(cycles_of(rounds, r["mode"], key))
+            r[f"{key}_median"] = r[key]
     out = save(rows, "rr-gap")
     print(f"saved {out.relative_to(elirun.ROOT)}")
     return rows, failed
@@ -349,7 +371,7 @@ def cmd_coalescing(o):
     # (4000 frames/s), so the interrupt rate is what the throttling makes of it.
     itrs = [0, 1000, 4000, 20000]
     wls = [("stream", itr, ["--size", "1024", "--rate", "4000"], f"itr={itr}") for itr in itrs]
-    rows, failed = sweep("coalescing", wls, MODES, o.seconds, 900)
+    rows, failed = sweep("coalescing", wls, MODES, o.seconds)
     print()
     for line in table(rows, extra="itr"):
         print("  " + line)
@@ -363,7 +385,7 @@ def cmd_coalescing(o):
 def cmd_ratio(o):
     works = [0, 20000, 100000, 500000]  # TSC cycles of computation per request
     wls = [("rr", w, ["--size", "1"], f"work={w}") for w in works]
-    rows, failed = sweep("ratio", wls, ["bare", "baseline", "eli"], o.seconds, 900)
+    rows, failed = sweep("ratio", wls, ["bare", "baseline", "eli"], o.seconds)
     print()
     for line in table(rows, extra="work"):
         print("  " + line)
@@ -382,16 +404,22 @@ def main(argv=None):
     global PLATFORM, PIN
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=["run", "coalescing", "ratio", "gap"])
-    p.add_argument("--seconds", type=float, default=4, help="load per step")
+    p.add_argument("--seconds", type=float,
+                   help="load per step (`run` 3, the others 4)")
     p.add_argument("--name", default="net", help="results/NAME.json for `run`")
     p.add_argument("--rounds", type=int,
                    help="`run` (5) and `gap` (8): every workload and mode this many times; "
                         "the median counts")
+    p.add_argument("--rr-rounds", type=int, default=15,
+                   help="`run`: rr under bare and eli (the closest pair) this many times in "
+                        "all, the rounds after --rounds with those two only")
     p.add_argument("--no-pin", action="store_true",
                    help="leave QEMU's vCPU thread where the host scheduler puts it")
     o = p.parse_args(argv)
     if o.rounds is None:
         o.rounds = 8 if o.experiment == "gap" else 5
+    if o.seconds is None:
+        o.seconds = 3 if o.experiment == "run" else 4
     if o.rounds < 1:
         p.error("--rounds must be at least 1")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
