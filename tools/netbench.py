@@ -143,6 +143,21 @@ def sweep(name, workloads, modes, seconds, later_steps=0):
     return rows, failed
 
 
+def sweep_rounds(name, wls, modes, seconds, ks, total, later_steps=0):
+    """sweep() once for each round index in ks (of `total` in the experiment), each round
+    starting with another mode, so that none always runs last (drift in the host's load
+    during a round would otherwise fall on one mode); returns the rounds' rows and the failed
+    steps. later_steps: the experiment's steps after these, for the time left."""
+    rounds, failed = [], []
+    for i, k in enumerate(ks):
+        order = modes[k % len(modes):] + modes[:k % len(modes)]
+        left = (len(ks) - i - 1) * len(wls) * len(modes) + later_steps
+        rows, f = sweep(f"{name} (round {k + 1}/{total})", wls, order, seconds, left)
+        rounds.append(rows)
+        failed += f
+    return rounds, failed
+
+
 def gnuplot(script):
     try:
         subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
@@ -221,9 +236,9 @@ def median_rows(rounds):
     runs = {}
     for rows in rounds:
         for r in rows:
-            runs.setdefault((r["workload"], r["mode"]), []).append(r)
+            runs.setdefault((r["workload"], r.get("param"), r["mode"]), []).append(r)
     out = []
-    for key, rs in runs.items():
+    for (wl, param, mode), rs in runs.items():
         row = dict(rs[0], runs=len(rs))
         for k, v in rs[0].items():
             values = [r.get(k) for r in rs]
@@ -232,7 +247,8 @@ def median_rows(rounds):
                 row[k] = statistics.median(values)
         out.append(row)
         if len(rs) > 1:
-            print(f"  {key[0]:<8}{key[1]:<13}" + ", ".join(f"{r['throughput']:.0f}" for r in rs) +
+            what = wl if param is None else f"{wl} {param}"
+            print(f"  {what:<{max(8, len(what) + 1)}}{mode:<13}" + ", ".join(f"{r['throughput']:.0f}" for r in rs) +
                   f" {rs[0]['throughput_unit']}: median {row['throughput']:.0f}")
     return out
 
@@ -267,25 +283,17 @@ CLOSE_PAIR = ("rr", ["bare", "eli"])
 def cmd_run(o):
     """The workloads in every mode, o.rounds times over (each round all of them, so that
     every mode sees the host as it was then), then rr under bare and eli alone until they
-    have o.rr_rounds runs; each figure is from its median run."""
+    have o.rr_rounds runs; each figure is its median over the runs."""
     wls = [(wl, None, args, "", ) for wl, args in WORKLOADS.items()]
     pair_wl, pair_modes = CLOSE_PAIR
-    rounds, failed = [], []
     total = max(o.rounds, o.rr_rounds)
-    full, pair = len(wls) * len(MODES), len(pair_modes)
-    for k in range(total):
-        if k < o.rounds:
-            steps, all_modes, what = wls, MODES, "round"
-        else:
-            steps = [(pair_wl, None, WORKLOADS[pair_wl], "")]
-            all_modes, what = pair_modes, f"{pair_wl} round"
-        # each round starts with another mode, so that none always runs last (drift in the
-        # host's load during a round would otherwise fall on one mode)
-        modes = all_modes[k % len(all_modes):] + all_modes[:k % len(all_modes)]
-        later = max(0, o.rounds - k - 1) * full + (total - max(k + 1, o.rounds)) * pair
-        rows, f = sweep(f"run ({what} {k + 1}/{total})", steps, modes, o.seconds, later)
-        rounds.append(rows)
-        failed += f
+    extra = range(o.rounds, total)
+    rounds, failed = sweep_rounds("run", wls, MODES, o.seconds, range(o.rounds), total,
+                                  len(extra) * len(pair_modes))
+    more, f = sweep_rounds(f"run, {pair_wl}", [(pair_wl, None, WORKLOADS[pair_wl], "")],
+                           pair_modes, o.seconds, extra, total)
+    rounds += more
+    failed += f
     print()
     rows = median_rows(rounds)
     print()
@@ -371,7 +379,10 @@ def cmd_coalescing(o):
     # (4000 frames/s), so the interrupt rate is what the throttling makes of it.
     itrs = [0, 1000, 4000, 20000]
     wls = [("stream", itr, ["--size", "1024", "--rate", "4000"], f"itr={itr}") for itr in itrs]
-    rows, failed = sweep("coalescing", wls, MODES, o.seconds)
+    rounds, failed = sweep_rounds("coalescing", wls, MODES, o.seconds, range(o.rounds),
+                                  o.rounds)
+    print()
+    rows = median_rows(rounds)
     print()
     for line in table(rows, extra="itr"):
         print("  " + line)
@@ -385,7 +396,10 @@ def cmd_coalescing(o):
 def cmd_ratio(o):
     works = [0, 20000, 100000, 500000]  # TSC cycles of computation per request
     wls = [("rr", w, ["--size", "1"], f"work={w}") for w in works]
-    rows, failed = sweep("ratio", wls, ["bare", "baseline", "eli"], o.seconds)
+    rounds, failed = sweep_rounds("ratio", wls, ["bare", "baseline", "eli"], o.seconds,
+                                  range(o.rounds), o.rounds)
+    print()
+    rows = median_rows(rounds)
     print()
     for line in table(rows, extra="work"):
         print("  " + line)
@@ -408,8 +422,8 @@ def main(argv=None):
                    help="load per step (`run` 3, the others 4)")
     p.add_argument("--name", default="net", help="results/NAME.json for `run`")
     p.add_argument("--rounds", type=int,
-                   help="`run` (5) and `gap` (8): every workload and mode this many times; "
-                        "the median counts")
+                   help="every step this many times (`run` 5, `gap` 8, the sweeps 3); each "
+                        "figure is its median over them")
     p.add_argument("--rr-rounds", type=int, default=15,
                    help="`run`: rr under bare and eli (the closest pair) this many times in "
                         "all, the rounds after --rounds with those two only")
@@ -417,7 +431,7 @@ def main(argv=None):
                    help="leave QEMU's vCPU thread where the host scheduler puts it")
     o = p.parse_args(argv)
     if o.rounds is None:
-        o.rounds = 8 if o.experiment == "gap" else 5
+        o.rounds = {"run": 5, "gap": 8}.get(o.experiment, 3)
     if o.seconds is None:
         o.seconds = 3 if o.experiment == "run" else 4
     if o.rounds < 1:
