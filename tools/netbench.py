@@ -230,9 +230,9 @@ def save(rows, name):
 
 
 def median_rows(rounds):
-    """Per workload and mode (in the first round's order), every figure's median over its
-    runs (a figure, not a run: one run's latency moves with the host as much as its
-    throughput), and `runs`, how many there were."""
+    """Per workload, swept parameter and mode (in the first round's order), every figure's
+    median over its runs (a figure, not a run: one run's latency moves with the host as much
+    as its throughput), and `runs`, how many there were."""
     runs = {}
     for rows in rounds:
         for r in rows:
@@ -240,7 +240,7 @@ def median_rows(rounds):
     out = []
     for (wl, param, mode), rs in runs.items():
         row = dict(rs[0], runs=len(rs))
-        for k, v in rs[0].items():
+        for k in rs[0]:
             values = [r.get(k) for r in rs]
             if k != "param" and all(isinstance(x, (int, float)) and not isinstance(x, bool)
                                     for x in values):
@@ -248,8 +248,9 @@ def median_rows(rounds):
         out.append(row)
         if len(rs) > 1:
             what = wl if param is None else f"{wl} {param}"
-            print(f"  {what:<{max(8, len(what) + 1)}}{mode:<13}" + ", ".join(f"{r['throughput']:.0f}" for r in rs) +
-                  f" {rs[0]['throughput_unit']}: median {row['throughput']:.0f}")
+            each = ", ".join(f"{r['throughput']:.0f}" for r in rs)
+            print(f"  {what:<{max(8, len(what) + 1)}}{mode:<13}{each} "
+                  f"{rs[0]['throughput_unit']}: median {row['throughput']:.0f}")
     return out
 
 
