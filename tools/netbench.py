@@ -143,14 +143,20 @@ def sweep(name, workloads, modes, seconds, later_steps=0):
     return rows, failed
 
 
+def rotated(seq, k):
+    """seq in the order round k runs it: each round starts with another item, so that none
+    always runs last (drift in the host's load during a round would otherwise fall on one)."""
+    k %= len(seq)
+    return seq[k:] + seq[:k]
+
+
 def sweep_rounds(name, wls, modes, seconds, ks, total, later_steps=0):
-    """sweep() once for each round index in ks (of `total` in the experiment), each round
-    starting with another mode, so that none always runs last (drift in the host's load
-    during a round would otherwise fall on one mode); returns the rounds' rows and the failed
-    steps. later_steps: the experiment's steps after these, for the time left."""
+    """sweep() once for each round index in ks (of `total` in the experiment), the modes
+    rotated(); returns the rounds' rows and the failed steps. later_steps: the experiment's
+    steps after these, for the time left."""
     rounds, failed = [], []
     for i, k in enumerate(ks):
-        order = modes[k % len(modes):] + modes[:k % len(modes)]
+        order = rotated(modes, k)
         left = (len(ks) - i - 1) * len(wls) * len(modes) + later_steps
         rows, f = sweep(f"{name} (round {k + 1}/{total})", wls, order, seconds, left)
         rounds.append(rows)
@@ -339,12 +345,12 @@ def cycles_table(rounds, variants):
 
 
 def cmd_gap(o):
-    """rr under bare, eli and eli without an IOMMU, o.rounds times (each round starting with
-    another); the paired ratios, then each variant's median run."""
+    """rr under bare, eli and eli without an IOMMU, o.rounds times (the variants rotated());
+    the paired ratios, then each variant's medians."""
     rounds, failed = [], []
     n = len(GAP_VARIANTS)
     for k in range(o.rounds):
-        order = GAP_VARIANTS[k % n:] + GAP_VARIANTS[:k % n]
+        order = rotated(GAP_VARIANTS, k)
         rows = []
         for i, (label, mode, iommu) in enumerate(order):
             print(f"gap (round {k + 1}/{o.rounds}): {label} rr (step {i + 1}/{n})", flush=True)
