@@ -349,17 +349,31 @@ def run_bare(guest, args="", modules=(), mem=DEFAULT_MEM, qemu_extra=(), timeout
     return run_command(argv, timeout, log_path, echo)
 
 
+# a failed test's last lines of output, printed under its FAIL line: CI keeps no log files
+TAIL_LINES = 20
+TAIL_WIDTH = 300
+
+
+def print_tail(lines, n=TAIL_LINES):
+    """The last n of lines, indented; a long line (eli's result JSON) cut at TAIL_WIDTH."""
+    for line in lines[-n:] or ["(no output)"]:
+        line = line.rstrip("\r\n")
+        print(f"    {line[:TAIL_WIDTH]}{' ...' if len(line) > TAIL_WIDTH else ''}")
+
+
 def run_tests(items, one, jobs=2):
     """Runs one(item) -> (name, reasons) for each item, `jobs` at a time, prints PASS/FAIL
-    per test (a failure with its reasons and log) and `N passed, N failed`; returns the exit
-    status (1 if any failed)."""
+    per test (a failure with its reasons, log path and the log's last lines) and
+    `N passed, N failed`; returns the exit status (1 if any failed)."""
     passed = failed = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for name, why in pool.map(one, items):
             if why:
                 failed += 1
-                print(f"FAIL {name}: {'; '.join(why)} (log: build/test-logs/{name}.log)",
-                      flush=True)
+                log = ROOT / "build" / "test-logs" / f"{name}.log"
+                print(f"FAIL {name}: {'; '.join(why)} (log: {log.relative_to(ROOT)})")
+                print_tail(log.read_text(errors="replace").splitlines() if log.exists() else [])
+                sys.stdout.flush()
             else:
                 passed += 1
                 print(f"PASS {name}", flush=True)

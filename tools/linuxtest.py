@@ -160,6 +160,14 @@ def boot(argv, timeout, log_path):
     return b
 
 
+def qemu_state(b, timeout):
+    """Why a boot went no further: QEMU killed at the timeout, ended (its status), or still
+    running when the wait for a marker gave up."""
+    if not b.done.is_set():
+        return f"QEMU still running after {timeout:g} s"
+    return b.outcome.get("reason") or f"QEMU ended: {elirun.describe_status(b.outcome.get('status'))}"
+
+
 def serve_session(mode, client_argv, seconds, timeout, log_path):
     """Boot with eli.serve=1, run client_argv(ports) once the guest serves, then stop it
     (connect to its port 9999) and wait for QEMU to end."""
@@ -170,7 +178,7 @@ def serve_session(mode, client_argv, seconds, timeout, log_path):
     serving = wait_line(lines, WINDOW[0], deadline, done)
     reason, out = None, ""
     if serving is None:
-        reason = "the guest never printed `eli-linux: serving`"
+        reason = f"the guest never printed `eli-linux: serving` ({qemu_state(b, timeout)})"
     else:
         argv_c = client_argv(ports)
         try:

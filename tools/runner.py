@@ -31,7 +31,6 @@ from elirun import ROOT, STATUS, describe_status  # noqa: E402
 
 DEFAULT_TABLE = ROOT / "tests" / "system.cfg"
 DEFAULT_LOG_DIR = ROOT / "build" / "test-logs"
-TAIL_LINES = 20
 FAIL_LINE = re.compile(r"^(guest: )?FAIL:")
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 GUEST_RE = re.compile(r"[A-Za-z0-9_-]+")
@@ -560,10 +559,11 @@ def report(outcome, verbose):
         print(f"FAIL {job.name}: {'; '.join(outcome.reasons)}")
     if verbose:
         print(f"    $ {shlex.join(job.argv)}")
-    if verbose or not outcome.ok:
-        lines = outcome.lines if verbose else outcome.lines[-TAIL_LINES:]
-        for line in lines or ["(no output)"]:
+    if verbose:
+        for line in outcome.lines or ["(no output)"]:
             print(f"    {line}")
+    elif not outcome.ok:
+        elirun.print_tail(outcome.lines)
     sys.stdout.flush()
 
 
