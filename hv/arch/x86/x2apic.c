@@ -6,6 +6,7 @@
 #include "core/console.h"
 #include "core/errno.h"
 #include "core/stats.h"
+#include "dev/vlapic.h"
 
 #define CPUID_1_ECX_X2APIC (1u << 21)
 #define TIMER_DIVIDE_BY_1 0xB
@@ -219,6 +220,25 @@ void hostclock_set_guest_deadline(uint64_t tsc)
     guest_deadline_tsc = tsc;
     if (sooner)
         timer_program(rdtsc(), false);
+    if (flags & RFLAGS_IF)
+        irq_enable();
+}
+
+/* Interrupts stay off from the check to HLT (STI holds them for one more instruction,
+ * SDM vol. 2B, STI): one that comes meanwhile and raises the guest's IRR (an assigned
+ * device's) ends the HLT instead of running just before it, which would leave the CPU
+ * asleep until eli's next tick. */
+void hostclock_idle_for_guest(struct vlapic *l)
+{
+    uint64_t flags = read_rflags();
+    irq_disable();
+    for (;;) {
+        hostclock_set_guest_deadline(vlapic_timer_poll(l));
+        if (vlapic_pending(l) >= 0)
+            break;
+        safe_halt();
+        irq_disable();
+    }
     if (flags & RFLAGS_IF)
         irq_enable();
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct vlapic;
+
 #define X2APIC_MSR(off) (0x800u + ((off) >> 4))
 #define X2APIC_ID X2APIC_MSR(0x020)
 #define X2APIC_VERSION X2APIC_MSR(0x030)
@@ -71,6 +73,10 @@ void hostclock_account(bool final);
 void hostclock_start_accounting(void);
 /* Also fire at TSC value tsc (the guest's next virtual-timer expiry); 0 = none. */
 void hostclock_set_guest_deadline(uint64_t tsc);
+/* A guest's HLT outside direct mode: the CPU halts, eli's own interrupts and the assigned
+ * device's running meanwhile, until the guest's LAPIC l has an interrupt for it (its
+ * timer's expiry included). */
+void hostclock_idle_for_guest(struct vlapic *l);
 /* Whether vector is set in the in-service register. */
 int x2apic_in_service(uint8_t vector);
 

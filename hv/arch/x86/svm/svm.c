@@ -371,14 +371,7 @@ static void handle_hlt(struct svm_vcpu *v)
     skip_insn(v, 1);
     if (!(v->vmcb->save.rflags & RFLAGS_IF))
         svm_end_halted_cli(v->vmcb->save.rip - 1);
-    /* idle until the guest has something to take; eli's own interrupts (and the
-     * assigned device's, which become the guest's) run meanwhile */
-    while (vlapic_pending(&v->guest->lapic) < 0) {
-        hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
-        if (vlapic_pending(&v->guest->lapic) >= 0)
-            break;
-        safe_halt();
-    }
+    hostclock_idle_for_guest(&v->guest->lapic);
 }
 
 static void handle_shutdown(struct svm_vcpu *v)

@@ -580,13 +580,7 @@ static void handle_hlt(struct vmx_vcpu *v)
     vmx_skip_insn();
     if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF))
         vmx_end_halted_cli(rip);
-    /* idle until the guest has something to take; eli's own interrupts run meanwhile */
-    while (vlapic_pending(&v->guest->lapic) < 0) {
-        hostclock_set_guest_deadline(vlapic_timer_poll(&v->guest->lapic));
-        if (vlapic_pending(&v->guest->lapic) >= 0)
-            break;
-        safe_halt();
-    }
+    hostclock_idle_for_guest(&v->guest->lapic);
 }
 
 static void handle_triple_fault(struct vmx_vcpu *v)
