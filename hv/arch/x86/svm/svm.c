@@ -31,6 +31,9 @@
 void svm_vmrun(struct guest_gprs *gprs, uint64_t vmcb_pa, uint64_t host_save_pa);
 extern uint64_t svm_exit_tsc; /* written by svm_vmrun right after #VMEXIT */
 void svm_vmsave(uint64_t pa);
+/* GIF = 0: interrupts and NMIs held, whatever IF is, until VMRUN (APM 15.17); svm_vmrun's
+ * STGI after the exit lets them in. */
+static inline void svm_clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 
 struct svm_vcpu vcpu;
 
@@ -461,19 +464,25 @@ void svm_run(struct guest *g)
     uint64_t vmcb_pa = (uint64_t)(uintptr_t)vcpu.vmcb;
     stats.run_start_tsc = rdtsc();
     hostclock_start_accounting();
+    /* eli handles every exit with interrupts off: its interrupt handlers (an assigned
+     * device's, the tick) change the guest's LAPIC and eli's own state, so they must not
+     * run in the middle of an exit's handling. They run at STGI right after the exit (in
+     * injection mode) and while the guest halts (hostclock_idle_for_guest). */
+    irq_disable();
     for (;;) {
         svm_eli_before_entry(&vcpu);
-        /* The host's IF at VMRUN is the host's IF after the exit. In direct mode eli
-         * handles exits with interrupts off, so an assigned interrupt that comes
-         * meanwhile stays pending and reaches the guest directly at the next entry
-         * instead of being taken and injected. Injection mode needs IF on: with
-         * V_INTR_MASKING it is what lets physical interrupts exit (APM 15.21.1). */
-        if (vcpu.ecpu.direct)
-            irq_disable();
-        else
+        /* GIF = 0 holds interrupts from CLGI to VMRUN whatever IF is (APM 15.17): one
+         * that comes after eli_plan looked makes the guest exit at once. The host's IF at
+         * VMRUN is the host's IF after the exit. In direct mode it stays off, so an
+         * assigned interrupt that comes meanwhile stays pending and reaches the guest
+         * directly at entry instead of being taken and injected. Injection mode needs IF
+         * on: with V_INTR_MASKING it is what lets physical interrupts exit (APM 15.21.1). */
+        svm_clgi();
+        if (!vcpu.ecpu.direct)
             irq_enable();
         uint64_t t0 = rdtsc();
         svm_vmrun(&vcpu.gprs, vmcb_pa, vcpu.host_save_pa);
+        irq_disable();
         stats.guest_cycles += svm_exit_tsc - t0;
         vcpu.vmcb->control.tlb_control = 0;
         vcpu.vmcb->control.eventinj = 0;

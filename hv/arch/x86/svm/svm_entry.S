@@ -1,8 +1,9 @@
 /* void svm_vmrun(struct guest_gprs *gprs, uint64_t vmcb_pa, uint64_t host_save_pa)
- * VMRUN saves and restores only the guest's RAX and RSP (APM 15.5.1): this stub
- * moves the other general-purpose registers. VMLOAD/VMSAVE switch the state VMRUN
- * leaves alone (FS, GS, TR, LDTR, syscall MSRs: APM 15.5.2), so eli's TR, and with
- * it its IST stacks, is back before interrupts are taken again at STGI. */
+ * Called with GIF = 0 (svm_run's CLGI, before it sets IF for the guest's mode). VMRUN
+ * saves and restores only the guest's RAX and RSP (APM 15.5.1): this stub moves the other
+ * general-purpose registers. VMLOAD/VMSAVE switch the state VMRUN leaves alone (FS, GS,
+ * TR, LDTR, syscall MSRs: APM 15.5.2), so eli's TR, and with it its IST stacks, is back
+ * before interrupts are taken again at STGI. */
 #include "arch/x86/asm-offsets.h"
 
     .text
@@ -18,7 +19,6 @@ svm_vmrun:
     push %rdi                      /* gprs */
     mov %rsi, %rax                 /* guest VMCB */
 
-    clgi
     mov GPRS_RBX(%rdi), %rbx
     mov GPRS_RCX(%rdi), %rcx
     mov GPRS_RDX(%rdi), %rdx

@@ -827,10 +827,11 @@ void vmx_run(struct guest *g)
         vcpu.launched = true;
         stats.guest_cycles += vmx_exit_tsc - t0;
         /* VM exit clears RFLAGS.IF (28.5.3). In injection mode eli's interrupts the exit
-         * stopped for are taken here, as SVM takes them at STGI; in direct mode eli
-         * handles the exit with interrupts off, as on SVM */
+         * stopped for are taken here, as SVM takes them at STGI; eli then handles the
+         * exit with interrupts off, as on SVM (svm_run says why). In direct mode they stay
+         * pending for the guest */
         if (!vcpu.ecpu.direct)
-            irq_enable();
+            irq_window();
         after_exit(&vcpu);
         dispatch_exit(&vcpu);
     }
