@@ -166,13 +166,19 @@ static int guest_vector_of(uint64_t addr, uint32_t data)
     return (int)vector;
 }
 
-/* The message the device sends for MSI or MSI-X entry `index`. With the IOMMU the
- * message only names an entry of the device's interrupt remapping table (spec 2.2.5.1:
- * data bits 10:0, delivery mode 000b), and that entry, which only eli writes, holds the
- * physical vector and APIC ID: a message the guest forges (a DMA write to the 0xFEE00000
- * window) can name only entries eli filled in for this guest, or empty ones. */
-static int phys_message(enum vpci_irq_kind kind, unsigned index, uint8_t p, bool enabled,
-                        uint64_t *addr, uint32_t *data)
+static unsigned irte_of(enum vpci_irq_kind kind, unsigned index)
+{
+    return kind == VPCI_MSI ? IRTE_MSI : index;
+}
+
+/* The message the device sends for MSI or MSI-X entry `index`, carrying physical vector p.
+ * With the IOMMU the message only names an entry of the device's interrupt remapping
+ * table (spec 2.2.5.1: data bits 10:0, delivery mode 000b), and that entry, which only eli
+ * writes, holds the physical vector and APIC ID: a message the guest forges (a DMA write
+ * to the 0xFEE00000 window) can name only entries eli filled in for this guest, or empty
+ * ones. */
+static int phys_message(enum vpci_irq_kind kind, unsigned index, uint8_t p, uint64_t *addr,
+                        uint32_t *data)
 {
     uint32_t dest = x2apic_id();
     if (!confine.iommu) {
@@ -180,35 +186,54 @@ static int phys_message(enum vpci_irq_kind kind, unsigned index, uint8_t p, bool
         *data = p;
         return 0;
     }
-    unsigned irte = kind == VPCI_MSI ? IRTE_MSI : index;
+    unsigned irte = irte_of(kind, index);
     *addr = MSI_ADDR_BASE;
     *data = irte;
-    int rc = enabled ? amd_iommu_irte_set(irte, p, dest) : amd_iommu_irte_clear(irte);
+    int rc = amd_iommu_irte_set(irte, p, dest);
     if (rc)
         log_line("iommu: interrupt remapping entry %u for vector 0x%x: error %d; the vector "
                  "stays masked", irte, p, rc);
     return rc;
 }
 
-static void program_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned index, uint8_t p,
-                         bool enabled)
+/* The device stops sending for the entry before its remapping entry goes: a message
+ * raised in between waits in the device's pending bits (MSI-X) or is not sent (MSI),
+ * where the IOMMU would abort it (an interrupt lost for good). */
+static void silence_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned index)
+{
+    if (kind == VPCI_MSI) {
+        a->msi_ok = false;
+        msi_apply(a);
+    } else {
+        pci_msix_entry_mask(a->msix_table_pa, index, true);
+    }
+    if (confine.iommu) {
+        int rc = amd_iommu_irte_clear(irte_of(kind, index));
+        if (rc)
+            log_line("iommu: clearing interrupt remapping entry %u: error %d",
+                     irte_of(kind, index), rc);
+    }
+}
+
+static void program_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned index, uint8_t p)
 {
     uint64_t addr;
     uint32_t data;
-    int rc = phys_message(kind, index, p, enabled, &addr, &data);
-    if (rc)
-        enabled = false;
+    /* a live MSI-X entry being given a new vector: masked while its remapping entry
+     * changes (RemapEn is off for a moment), its message held in the pending bits */
+    if (kind == VPCI_MSIX)
+        pci_msix_entry_mask(a->msix_table_pa, index, true);
+    if (phys_message(kind, index, p, &addr, &data)) {
+        silence_phys(a, kind, index);
+        return;
+    }
     if (kind == VPCI_MSI) {
-        if (enabled)
-            pci_msi_program(a->bdf, a->msi_cap, addr, data);
-        a->msi_ok = enabled;
+        pci_msi_program(a->bdf, a->msi_cap, addr, data);
+        a->msi_ok = true;
         msi_apply(a);
         return;
     }
-    if (enabled)
-        pci_msix_entry_program(a->msix_table_pa, index, addr, data, false);
-    else
-        pci_msix_entry_mask(a->msix_table_pa, index, true);
+    pci_msix_entry_program(a->msix_table_pa, index, addr, data, false);
 }
 
 static void msi_update(void *ctx, enum vpci_irq_kind kind, unsigned index, bool enabled,
@@ -218,7 +243,7 @@ static void msi_update(void *ctx, enum vpci_irq_kind kind, unsigned index, bool 
     if (index >= MAX_VECTORS)
         return;
     if (!enabled) {
-        program_phys(a, kind, index, 0, false);
+        silence_phys(a, kind, index);
         return;
     }
     int g = guest_vector_of(guest_addr, guest_data);
@@ -226,7 +251,7 @@ static void msi_update(void *ctx, enum vpci_irq_kind kind, unsigned index, bool 
         log_line("guest MSI%s %u: address 0x%llx data 0x%x refused (%s); the vector stays masked",
                  kind == VPCI_MSIX ? "-X" : "", index, (unsigned long long)guest_addr, guest_data,
                  g == -EPERM ? "not a fixed-delivery interrupt" : "not an interrupt to its APIC");
-        program_phys(a, kind, index, 0, false);
+        silence_phys(a, kind, index);
         return;
     }
     int p = eli_assign_vector(&a->guest->eli, (uint8_t)g);
@@ -238,7 +263,7 @@ static void msi_update(void *ctx, enum vpci_irq_kind kind, unsigned index, bool 
         log_line("guest vector 0x%x collides with eli's vectors: carried as physical 0x%x", g, p);
     a->phys_vec[index] = p;
     trap_set_irq_handler((uint8_t)p, on_assigned_irq);
-    program_phys(a, kind, index, (uint8_t)p, true);
+    program_phys(a, kind, index, (uint8_t)p);
 }
 
 static uint64_t pba_read(void *ctx, uint64_t offset, unsigned size)
