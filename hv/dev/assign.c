@@ -256,7 +256,8 @@ static void msi_update(void *ctx, enum vpci_irq_kind kind, unsigned index, bool 
     }
     int p = eli_assign_vector(&a->guest->eli, (uint8_t)g);
     if (p < 0) {
-        log_line("no physical vector free for guest vector 0x%x", g);
+        log_line("no physical vector free for guest vector 0x%x; the vector stays masked", g);
+        silence_phys(a, kind, index);
         return;
     }
     if (p != g && a->phys_vec[index] != p)

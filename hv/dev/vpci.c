@@ -192,7 +192,8 @@ static uint32_t msi_read(const struct vpci_dev *d, unsigned rel)
         return d->msi_data;
     if ((c & PCI_MSI_CTRL_PVM) && rel == pci_msi_mask_off(c))
         return d->msi_mask;
-    /* pending bits are the device's: eli masks the physical vector when the guest does */
+    /* pending bits are the device's; while the guest masks its vector eli turns the
+     * device's MSI off (assign.c), so a message raised meanwhile is not kept pending */
     if ((c & PCI_MSI_CTRL_PVM) && rel == pci_msi_pending_off(c))
         return phys_read(d, d->msi_phys + rel, 4) & 1u;
     return 0;

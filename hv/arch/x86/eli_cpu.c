@@ -171,6 +171,12 @@ void eli_cpu_before_entry(struct eli_cpu *c, bool watchdog)
      * delivered now, the next deadline armed (in direct mode the guest may halt
      * without another exit) */
     hostclock_set_guest_deadline(vlapic_timer_poll(&c->guest->lapic));
+    /* the exit's handling is over: outside direct mode the interrupts that came during
+     * it, and the timer expiry just raised as a self-IPI (eli.c timer_hook), are eli's to
+     * take, and taken now they are injected at this entry instead of making the guest
+     * exit at once */
+    if (!c->direct)
+        irq_window();
     if (watchdog) {
         /* only a guest that holds interrupts off is to blame: with IF set the tick
          * was late for the platform's own reasons (a busy TCG host) */

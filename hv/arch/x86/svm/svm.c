@@ -466,8 +466,9 @@ void svm_run(struct guest *g)
     hostclock_start_accounting();
     /* eli handles every exit with interrupts off: its interrupt handlers (an assigned
      * device's, the tick) change the guest's LAPIC and eli's own state, so they must not
-     * run in the middle of an exit's handling. They run at STGI right after the exit (in
-     * injection mode) and while the guest halts (hostclock_idle_for_guest). */
+     * run in the middle of an exit's handling. In injection mode they run at STGI right
+     * after the exit, in a window before the entry decision (eli_cpu_before_entry) and
+     * while the guest halts (hostclock_idle_for_guest). */
     irq_disable();
     for (;;) {
         svm_eli_before_entry(&vcpu);
