@@ -28,7 +28,6 @@ import netrun  # noqa: E402
 from compare import platform_line  # noqa: E402
 
 MODES = ["bare", "baseline", "eli-delivery", "eli"]
-WINDOW = (re.compile(r"^nic: serving"), re.compile(r"^nic: stopping"))
 RESULTS = elirun.ROOT / "results"
 LOG_DIR = elirun.ROOT / "build" / "run-logs"
 
@@ -37,10 +36,6 @@ WORKLOADS = {
     "stream": ["--size", "1024", "--rate", "4000"],
     "kv": ["--keys", "100", "--get-ratio", "0.9"],
 }
-
-
-def irqs_of(g):
-    return g.get("irq_rx", 0) + g.get("irq_tx", 0) + g.get("irq_other", 0)
 
 
 def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180, iommu=True,
@@ -60,10 +55,10 @@ def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180,
     g = elirun.guest_result(run.guest) or {}
     if run.reason or not lg or not g:
         return None, f"{run.reason or 'no result'} (log: {log.relative_to(elirun.ROOT)})"
-    w = elirun.window(run.lines, r, *WINDOW) if r else None
+    w = elirun.window(run.lines, r, *netrun.WINDOW) if r else None
     if r and not w:
         return None, f"no measurement window (log: {log.relative_to(elirun.ROOT)})"
-    irqs = irqs_of(g)
+    irqs = netrun.irqs_of(g)
     seconds_w = w["seconds"] if w else g["cycles"] / g["tsc_hz"] if g.get("tsc_hz") else seconds
     row = {
         "workload": workload,

@@ -15,6 +15,7 @@ Standard library only.
 """
 
 import json
+import re
 import shlex
 import socket
 import subprocess
@@ -36,6 +37,16 @@ NIC_SLOT = "05.0"          # the e1000e's PCI device.function on bus 0
 NIC_BDF = "00:05.0"        # what eli's assign= takes
 MODES = ("bare", "baseline", "eli-delivery", "eli")
 WORKLOADS = ("rr", "stream", "kv", "quit")
+
+# the nic guest's measurement window (eli marks the lines: elirun.window) and its NIC
+# interrupts, counted by the guest itself
+WINDOW = (re.compile(r"^nic: serving"), re.compile(r"^nic: stopping"))
+
+
+def irqs_of(guest_result):
+    g = guest_result
+    return g.get("irq_rx", 0) + g.get("irq_tx", 0) + g.get("irq_other", 0)
+
 
 LOADGEN_PREFIX = "loadgen-result "
 QUIT_TIMEOUT = 5.0         # loadgen's limit for the final QUIT
