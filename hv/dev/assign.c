@@ -208,10 +208,10 @@ static void silence_phys(struct assigned *a, enum vpci_irq_kind kind, unsigned i
         pci_msix_entry_mask(a->msix_table_pa, index, true);
     }
     if (confine.iommu) {
-        int rc = amd_iommu_irte_clear(irte_of(kind, index));
+        unsigned irte = irte_of(kind, index);
+        int rc = amd_iommu_irte_clear(irte);
         if (rc)
-            log_line("iommu: clearing interrupt remapping entry %u: error %d",
-                     irte_of(kind, index), rc);
+            log_line("iommu: clearing interrupt remapping entry %u: error %d", irte, rc);
     }
 }
 
