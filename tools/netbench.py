@@ -55,7 +55,7 @@ def one_run(mode, workload, lg_args, guest_args, seconds, log_name, timeout=180,
     g = elirun.guest_result(run.guest) or {}
     if run.reason or not lg or not g:
         return None, f"{run.reason or 'no result'} (log: {log.relative_to(elirun.ROOT)})"
-    w = elirun.window(run.lines, r, *netrun.WINDOW) if r else None
+    w = netrun.nic_window(run)
     if r and not w:
         return None, f"no measurement window (log: {log.relative_to(elirun.ROOT)})"
     irqs = netrun.irqs_of(g)

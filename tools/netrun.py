@@ -43,9 +43,15 @@ WORKLOADS = ("rr", "stream", "kv", "quit")
 WINDOW = (re.compile(r"^nic: serving"), re.compile(r"^nic: stopping"))
 
 
-def irqs_of(guest_result):
-    g = guest_result
+def irqs_of(g):
+    """The NIC's interrupts in the guest's result object g."""
     return g.get("irq_rx", 0) + g.get("irq_tx", 0) + g.get("irq_other", 0)
+
+
+def nic_window(run):
+    """eli's counters over the guest's measurement window (elirun.window), or None (bare,
+    or no window)."""
+    return elirun.window(run.lines, run.result, *WINDOW) if run.result else None
 
 
 LOADGEN_PREFIX = "loadgen-result "

@@ -36,7 +36,7 @@ EXITS_PER_IRQ = {"baseline": (1.5, 2.4), "eli-delivery": (0.9, 1.3), "eli": (0.0
 def exits_per_irq_reasons(mode, run, guest_result):
     """Why eli's exits per NIC interrupt in the window are not what the mode is for."""
     lo, hi = EXITS_PER_IRQ[mode]
-    w = elirun.window(run.lines, run.result, *netrun.WINDOW) if run.result else None
+    w = netrun.nic_window(run)
     irqs = netrun.irqs_of(guest_result)
     if not w or not irqs:
         return [f"no measurement window or no NIC interrupt counted (window {w}, {irqs} "
@@ -76,9 +76,9 @@ def judge(workload, mode, run):
                        f"{g.get('nic_rx_missed')}, overruns {g.get('rx_overruns')}")
     if any(line.startswith(("guest: FAIL", "FAIL")) for line in run.lines):
         why.append("the guest reported a failure")
-    if mode != "bare" and g.get("msix") != 1:
-        why.append("the NIC did not use MSI-X")
     if mode != "bare":
+        if g.get("msix") != 1:
+            why.append("the NIC did not use MSI-X")
         why += exits_per_irq_reasons(mode, run, g)
     if run.status != elirun.STATUS["pass"]:
         why.append(f"QEMU status {elirun.describe_status(run.status)}")
